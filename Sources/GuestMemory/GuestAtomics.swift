@@ -1,0 +1,25 @@
+import Atomics
+
+/// Atomic access to words in memory the guest shares with us (ring indexes, event bitmaps).
+/// Guest memory is plain mmap'd bytes, so the atomics are applied in place (`UnsafeAtomic`).
+enum GuestAtomics {
+    static func loadAcquire(_ p: UnsafeMutablePointer<UInt32>) -> UInt32 {
+        // SAFETY: UInt32.AtomicRepresentation has UInt32's size and alignment; p is aligned.
+        UnsafeAtomic<UInt32>(at: UnsafeMutablePointer(OpaquePointer(p))).load(ordering: .acquiring)
+    }
+
+    static func storeRelease(_ p: UnsafeMutablePointer<UInt32>, _ v: UInt32) {
+        // SAFETY: as above.
+        UnsafeAtomic<UInt32>(at: UnsafeMutablePointer(OpaquePointer(p))).store(v, ordering: .releasing)
+    }
+
+    static func fetchOr(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) -> UInt64 {
+        // SAFETY: UInt64.AtomicRepresentation has UInt64's layout; p is 8-byte aligned.
+        UnsafeAtomic<UInt64>(at: UnsafeMutablePointer(OpaquePointer(p))).loadThenBitwiseOr(with: v, ordering: .sequentiallyConsistent)
+    }
+
+    static func fetchAnd(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) -> UInt64 {
+        // SAFETY: as above.
+        UnsafeAtomic<UInt64>(at: UnsafeMutablePointer(OpaquePointer(p))).loadThenBitwiseAnd(with: v, ordering: .sequentiallyConsistent)
+    }
+}

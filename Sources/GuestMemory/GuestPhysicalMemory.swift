@@ -1,0 +1,164 @@
+import HostOS
+import Synchronization
+import XenABI
+
+/// A contiguous guest-physical range backed by host memory.
+public struct MemoryRegion: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// Guest RAM, as the memory map describes it.
+        case ram
+        /// Pages the hypervisor owns and maps into the guest (rings, shared_info, grant frames).
+        case special(String)
+    }
+    public let start: GPA
+    public let size: UInt64
+    public let kind: Kind
+    public let backing: MappedMemory
+    /// Byte offset of `start` inside `backing`.
+    public let backingOffset: Int
+
+    public var end: UInt64 { start.raw + size }
+    public func contains(_ gpa: GPA) -> Bool { gpa.raw >= start.raw && gpa.raw < end }
+    /// Host address of this region's first byte (for an engine registering memory slots).
+    public var hostAddress: UInt64 { UInt64(UInt(bitPattern: backing.base)) + UInt64(backingOffset) }
+}
+
+/// A domain's guest-physical address space: RAM plus special pages, each range backed by host
+/// memory. The sole owner of pointers into guest RAM (DESIGN.md principle 4): everyone else reads
+/// and writes through these bounds-checked accessors.
+///
+/// Locking: the region list is behind a mutex and changes rarely (domain build, add_to_physmap);
+/// accessors take a snapshot of it. Guest memory contents are shared with running vCPUs, so
+/// callers that exchange data with a guest through memory use `loadAcquire`/`storeRelease`.
+public final class GuestPhysicalMemory: Sendable {
+    private let state = Mutex<[MemoryRegion]>([])
+    /// A change to the region list, as observers hear it.
+    public enum Change: Sendable {
+        case added(MemoryRegion)
+        case removed(MemoryRegion)
+    }
+    /// Called after the region list changes, so an engine can map the change for the guest
+    /// (a KVM memory slot).
+    private let observers = Mutex<[@Sendable (Change) throws -> Void]>([])
+
+    public init() {}
+
+    /// Allocates and adds a zeroed region of `size` bytes at `start`.
+    @discardableResult
+    public func addRegion(at start: GPA, size: UInt64, kind: MemoryRegion.Kind) throws -> MemoryRegion {
+        precondition(size > 0 && size % xenPageSize == 0 && start.pageOffset == 0)
+        let backing = try MappedMemory.anonymous(size: Int(size))
+        return try add(MemoryRegion(start: start, size: size, kind: kind, backing: backing, backingOffset: 0))
+    }
+
+    /// Adds a region over existing host memory (a page another domain shares, later grants).
+    @discardableResult
+    public func add(_ region: MemoryRegion) throws -> MemoryRegion {
+        try state.withLock { regions in
+            if regions.contains(where: { $0.start.raw < region.end && region.start.raw < $0.end }) {
+                throw MemoryFault(address: region.start.raw, reason: .overflow)
+            }
+            regions.append(region)
+            regions.sort { $0.start < $1.start }
+        }
+        for observer in observers.withLock({ $0 }) { try observer(.added(region)) }
+        return region
+    }
+
+    /// Removes the region that starts at `start` (a special page moved elsewhere).
+    public func removeRegion(at start: GPA) throws {
+        let removed = state.withLock { regions -> MemoryRegion? in
+            guard let i = regions.firstIndex(where: { $0.start == start }) else { return nil }
+            return regions.remove(at: i)
+        }
+        guard let removed else { return }
+        for observer in observers.withLock({ $0 }) { try observer(.removed(removed)) }
+    }
+
+    /// Registers an observer and replays the regions that exist already as additions.
+    public func observeRegions(_ observer: @escaping @Sendable (Change) throws -> Void) throws {
+        observers.withLock { $0.append(observer) }
+        for region in regions { try observer(.added(region)) }
+    }
+
+    public var regions: [MemoryRegion] { state.withLock { $0 } }
+
+    /// Total bytes of RAM regions.
+    public var ramBytes: UInt64 {
+        regions.filter { $0.kind == .ram }.reduce(0) { $0 + $1.size }
+    }
+
+    public func region(containing gpa: GPA) -> MemoryRegion? {
+        state.withLock { regions in regions.first { $0.contains(gpa) } }
+    }
+
+    public func isBacked(_ gpa: GPA) -> Bool { region(containing: gpa) != nil }
+
+    /// Resolves `[gpa, gpa+count)` to one region; the range must not straddle regions.
+    private func span(_ gpa: GPA, _ count: Int) throws(MemoryFault) -> (MemoryRegion, Int) {
+        guard count >= 0, gpa.raw <= UInt64.max - UInt64(count) else {
+            throw MemoryFault(address: gpa.raw, reason: .overflow)
+        }
+        guard let r = region(containing: gpa) else { throw MemoryFault(address: gpa.raw, reason: .unbacked) }
+        guard gpa.raw + UInt64(count) <= r.end else {
+            throw MemoryFault(address: r.end, reason: .unbacked)
+        }
+        return (r, r.backingOffset + Int(gpa.raw - r.start.raw))
+    }
+
+    public func read(at gpa: GPA, count: Int) throws(MemoryFault) -> [UInt8] {
+        if count == 0 { return [] }
+        let (r, off) = try span(gpa, count)
+        return [UInt8](unsafeUninitializedCapacity: count) { buf, n in
+            // SAFETY: span() proved [off, off+count) lies inside the mapping.
+            buf.baseAddress!.initialize(from: (r.backing.base + off).assumingMemoryBound(to: UInt8.self), count: count)
+            n = count
+        }
+    }
+
+    public func write(_ bytes: [UInt8], at gpa: GPA) throws(MemoryFault) {
+        if bytes.isEmpty { return }
+        let (r, off) = try span(gpa, bytes.count)
+        bytes.withUnsafeBytes { src in
+            // SAFETY: span() proved the destination range lies inside the mapping.
+            (r.backing.base + off).copyMemory(from: src.baseAddress!, byteCount: src.count)
+        }
+    }
+
+    public func fill(_ value: UInt8, at gpa: GPA, count: Int) throws(MemoryFault) {
+        if count == 0 { return }
+        let (r, off) = try span(gpa, count)
+        // SAFETY: span() proved the range lies inside the mapping.
+        (r.backing.base + off).initializeMemory(as: UInt8.self, repeating: value, count: count)
+    }
+
+    public func load<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, at gpa: GPA) throws(MemoryFault) -> T {
+        let (r, off) = try span(gpa, MemoryLayout<T>.size)
+        // SAFETY: in bounds (span); loadUnaligned because guest addresses need not be aligned.
+        return T(littleEndian: (r.backing.base + off).loadUnaligned(as: T.self))
+    }
+
+    public func store<T: FixedWidthInteger & UnsignedInteger>(_ value: T, at gpa: GPA) throws(MemoryFault) {
+        let (r, off) = try span(gpa, MemoryLayout<T>.size)
+        // SAFETY: in bounds (span).
+        (r.backing.base + off).storeBytes(of: value.littleEndian, as: T.self)
+    }
+
+    /// A 32-bit load with acquire ordering, for ring indexes the guest publishes.
+    public func loadAcquire(_: UInt32.Type, at gpa: GPA) throws(MemoryFault) -> UInt32 {
+        guard gpa.raw % 4 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
+        let (r, off) = try span(gpa, 4)
+        // SAFETY: in bounds and 4-byte aligned (checked above; regions are page aligned).
+        let p = UnsafeMutablePointer<UInt32>(OpaquePointer(r.backing.base + off))
+        return GuestAtomics.loadAcquire(p)
+    }
+
+    /// A 32-bit store with release ordering, for ring indexes the hypervisor publishes.
+    public func storeRelease(_ value: UInt32, at gpa: GPA) throws(MemoryFault) {
+        guard gpa.raw % 4 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
+        let (r, off) = try span(gpa, 4)
+        // SAFETY: in bounds and 4-byte aligned.
+        let p = UnsafeMutablePointer<UInt32>(OpaquePointer(r.backing.base + off))
+        GuestAtomics.storeRelease(p, value)
+    }
+}

@@ -1,0 +1,78 @@
+import GuestMemory
+import XenABI
+
+/// An execution engine: something that runs a domain's vCPUs (KVM today, a software AArch64 CPU
+/// later). The core never imports an engine; the toolstack picks one and hands it a `Domain`.
+public protocol Engine: Sendable {
+    var name: String { get }
+    /// The guest architecture this engine runs.
+    var arch: GuestArch { get }
+    /// Creates the engine-side machine for a domain whose memory is already laid out.
+    func createMachine(for domain: Domain) throws -> any Machine
+}
+
+/// The engine's half of a running domain: its vCPUs.
+public protocol Machine: AnyObject, Sendable {
+    /// Starts vCPU `vcpu` at `entry` in the architecture's boot state (PVH for x86).
+    func start(vcpu: VCPUID, boot: BootState) throws
+    /// Asks a running vCPU to leave guest mode and look at its pending work soon.
+    func kick(vcpu: VCPUID)
+    /// Waits until every vCPU thread has stopped (after the domain shut down).
+    func join()
+    /// Stops every vCPU and releases engine resources; idempotent.
+    func destroy()
+}
+
+/// Architecture-neutral description of where a vCPU starts.
+public struct BootState: Sendable, Equatable {
+    public var entry: UInt64
+    /// x86 PVH: the GPA of hvm_start_info, passed in EBX. AArch64: the device tree in x0.
+    public var bootParameter: UInt64
+    public init(entry: UInt64, bootParameter: UInt64) {
+        self.entry = entry
+        self.bootParameter = bootParameter
+    }
+}
+
+/// What an engine knows about a vCPU when it stops it for good: the crash report's contents.
+public struct GuestCrashReport: Sendable, CustomStringConvertible {
+    /// Why the engine gave up ("triple fault", "unhandled exit: MMIO write at 0x…").
+    public var reason: String
+    public var vcpu: VCPUID
+    /// Registers in the order the architecture prints them (rip first on x86).
+    public var registers: [(name: String, value: UInt64)]
+    public var lastHypercall: HypercallArgs?
+
+    public init(reason: String, vcpu: VCPUID, registers: [(name: String, value: UInt64)],
+                lastHypercall: HypercallArgs?) {
+        self.reason = reason
+        self.vcpu = vcpu
+        self.registers = registers
+        self.lastHypercall = lastHypercall
+    }
+
+    public var description: String {
+        var lines = ["guest crashed on \(vcpu): \(reason)"]
+        var row = ""
+        for (i, r) in registers.enumerated() {
+            let hex = String(r.value, radix: 16)
+            row += r.name.padding(to: 4) + "=" + String(repeating: "0", count: max(0, 16 - hex.count)) + hex + "  "
+            if i % 4 == 3 { lines.append(row); row = "" }
+        }
+        if !row.isEmpty { lines.append(row) }
+        if let h = lastHypercall {
+            lines.append("last hypercall: \(h.number) (\(hypercallName(h.number))) args 0x\(String(h.a0, radix: 16)) 0x\(String(h.a1, radix: 16)) 0x\(String(h.a2, radix: 16)) 0x\(String(h.a3, radix: 16)) 0x\(String(h.a4, radix: 16))")
+        } else {
+            lines.append("last hypercall: none")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func hypercallName(_ n: UInt64) -> String {
+    HypercallNumber(rawValue: n).map { "\($0)" } ?? "unknown"
+}
+
+extension String {
+    func padding(to n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}

@@ -1,0 +1,66 @@
+import GuestMemory
+import Logging
+import Synchronization
+import XenABI
+
+/// The hypervisor core (Xen's `xen/common`): the domain table and the hypercall entry point.
+/// Engine-neutral: it knows guests only through `Domain`, `VCPU` and `GuestVirtualMemory`.
+///
+/// Locking: the domain table is behind `domains`' mutex; each domain guards its own state.
+public final class Hypervisor: Sendable {
+    public let logger: Logger
+    private let domains = Mutex<[DomainID: Domain]>([:])
+    private let nextID = Mutex<UInt16>(1)
+    /// Unimplemented hypercall numbers seen, with their counts (logged once per number).
+    private let unimplemented = Mutex<[UInt64: Int]>([:])
+
+    public init(logger: Logger = Logger(label: "petrel.hypervisor")) {
+        self.logger = logger
+    }
+
+    /// Creates a domain with the next free id (ids start at 1: domain 0 is the toolstack itself).
+    public func createDomain(_ config: DomainConfig) throws -> Domain {
+        let id = try nextID.withLock { next -> DomainID in
+            var candidate = next
+            for _ in 0..<Int(DomainID.firstReserved.raw) {
+                if candidate == 0 || candidate >= DomainID.firstReserved.raw { candidate = 1 }
+                if domain(DomainID(candidate)) == nil { break }
+                candidate += 1
+            }
+            guard domain(DomainID(candidate)) == nil else { throw XenErrno.ENOSPC }
+            next = candidate &+ 1
+            return DomainID(candidate)
+        }
+        let d = try Domain(id: id, config: config, hypervisor: self)
+        domains.withLock { $0[id] = d }
+        return d
+    }
+
+    public func domain(_ id: DomainID) -> Domain? { domains.withLock { $0[id] } }
+
+    public var allDomains: [Domain] { domains.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
+
+    /// Forgets a domain (after its machine has been destroyed).
+    public func removeDomain(_ id: DomainID) { _ = domains.withLock { $0.removeValue(forKey: id) } }
+
+    /// Resolves a guest-supplied domid the way Xen's `rcu_lock_domain_by_any_id` does:
+    /// DOMID_SELF and the caller's own id name the caller; anything else must exist (-ESRCH)
+    /// and, for a non-privileged caller, is refused (-EPERM).
+    func target(_ domid: DomainID, from caller: Domain) throws(XenErrno) -> Domain {
+        if domid == .self || domid == caller.id { return caller }
+        guard let d = domain(domid) else { throw .ESRCH }
+        guard caller.config.privileged else { throw .EPERM }
+        return d
+    }
+
+    /// Records an unimplemented hypercall; true the first time this number is seen.
+    func noteUnimplemented(_ number: UInt64) -> Bool {
+        unimplemented.withLock { counts in
+            counts[number, default: 0] += 1
+            return counts[number] == 1
+        }
+    }
+
+    /// How many times each unimplemented hypercall number was called.
+    public var unimplementedCounts: [UInt64: Int] { unimplemented.withLock { $0 } }
+}

@@ -1,0 +1,77 @@
+import GuestMemory
+import Synchronization
+import XenABI
+
+/// Pages Xen owns and a guest places in its physical address space with `XENMEM_add_to_physmap`:
+/// shared_info and the grant-table frames (Xen's P2M for `XENMAPSPACE_shared_info` and
+/// `XENMAPSPACE_grant_table`).
+///
+/// Each page starts as a host page of its own. Placed over a gfn the guest already has (RAM),
+/// the page's contents move there and that gfn is the page from then on; placed at a gfn with
+/// nothing behind it (the usual choice, just above RAM), the host page itself is mapped there.
+/// Moving a page again unmaps a dedicated mapping at the old place.
+///
+/// Locking: one mutex over the locations; it is held across the memory change so two vCPUs
+/// moving the same page serialise.
+public final class Physmap: Sendable {
+    public enum Page: Hashable, Sendable {
+        case sharedInfo
+        case grantFrame(Int)
+        public var name: String {
+            switch self {
+            case .sharedInfo: "shared_info"
+            case .grantFrame(let i): "grant_frame_\(i)"
+            }
+        }
+    }
+
+    private struct Placement {
+        var gfn: GFN
+        /// True when a region of its own maps the page (it was placed over nothing).
+        var dedicated: Bool
+    }
+
+    private let locations = Mutex<[Page: Placement]>([:])
+    public let maxGrantFrames: Int
+    /// Guest frames must fit the guest's physical address width (Xen: `paddr_bits`).
+    public static let maxGFN: UInt64 = (1 << 40) - 1
+
+    init(maxGrantFrames: Int) throws {
+        self.maxGrantFrames = maxGrantFrames
+    }
+
+    /// Where `page` is mapped now, if anywhere.
+    public func location(of page: Page) -> GFN? { locations.withLock { $0[page]?.gfn } }
+
+    /// Maps `page` at `gfn` in `memory`.
+    public func place(_ page: Page, at gfn: GFN, in memory: GuestPhysicalMemory) throws(XenErrno) {
+        guard gfn.raw <= Self.maxGFN else { throw .EINVAL }
+        if case .grantFrame(let i) = page, i < 0 || i >= maxGrantFrames { throw .EINVAL }
+        try locations.withLock { (loc: inout [Page: Placement]) throws(XenErrno) in
+            let old = loc[page]
+            if old?.gfn == gfn { return }
+            // Another Xen page already sits at this gfn: Xen would replace it; we refuse to
+            // alias two hypervisor pages onto one frame.
+            if loc.contains(where: { $0.key != page && $0.value.gfn == gfn }) { throw .EBUSY }
+            do {
+                let contents: [UInt8]
+                if let old {
+                    contents = try memory.read(at: old.gfn.address, count: Int(xenPageSize))
+                } else {
+                    contents = [UInt8](repeating: 0, count: Int(xenPageSize))
+                }
+                if memory.isBacked(gfn.address) {
+                    try memory.write(contents, at: gfn.address)
+                    loc[page] = Placement(gfn: gfn, dedicated: false)
+                } else {
+                    try memory.addRegion(at: gfn.address, size: xenPageSize, kind: .special(page.name))
+                    try memory.write(contents, at: gfn.address)
+                    loc[page] = Placement(gfn: gfn, dedicated: true)
+                }
+                if let old, old.dedicated { try memory.removeRegion(at: old.gfn.address) }
+            } catch {
+                throw .ENOMEM
+            }
+        }
+    }
+}
