@@ -26,10 +26,14 @@ let package = Package(
             "XenABI", "GuestMemory", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "EngineKVM", dependencies: ["Hypervisor", "GuestMemory", "HostOS", "XenABI", "CKVM"]),
-        .target(name: "Toolstack", dependencies: ["Hypervisor", "EngineKVM", "GuestMemory", "HostOS", "XenABI"]),
+        .target(name: "Toolstack", dependencies: [
+            "Hypervisor", "EngineKVM", "GuestMemory", "HostOS", "XenABI",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "petrel", dependencies: [
-            "Toolstack",
+            "Toolstack", "HostOS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Test support: Xen's own headers compiled by C, so layout tests compare against them.
         .target(name: "CXenLayout", path: "Tests/CXenLayout"),

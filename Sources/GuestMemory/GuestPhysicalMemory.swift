@@ -28,8 +28,11 @@ public struct MemoryRegion: Sendable {
 /// and writes through these bounds-checked accessors.
 ///
 /// Locking: the region list is behind a mutex and changes rarely (domain build, add_to_physmap);
-/// accessors take a snapshot of it. Guest memory contents are shared with running vCPUs, so
-/// callers that exchange data with a guest through memory use `loadAcquire`/`storeRelease`.
+/// accessors take a snapshot of it. Changes (add, remove, observe) are serialised by a second
+/// mutex, held while observers run, so every observer hears each change exactly once and in
+/// order; observers must not change the region list themselves. Guest memory contents are shared
+/// with running vCPUs, so callers that exchange data with a guest through memory use
+/// `loadAcquire`/`storeRelease`.
 public final class GuestPhysicalMemory: Sendable {
     private let state = Mutex<[MemoryRegion]>([])
     /// A change to the region list, as observers hear it.
@@ -37,9 +40,18 @@ public final class GuestPhysicalMemory: Sendable {
         case added(MemoryRegion)
         case removed(MemoryRegion)
     }
+    public typealias Observer = @Sendable (Change) throws -> Void
+    /// Identifies a registered observer, for `stopObserving`.
+    public struct ObserverToken: Hashable, Sendable {
+        fileprivate let id: Int
+    }
+    private struct Observers {
+        var nextID = 0
+        var list: [(id: Int, observer: Observer)] = []
+    }
     /// Called after the region list changes, so an engine can map the change for the guest
-    /// (a KVM memory slot).
-    private let observers = Mutex<[@Sendable (Change) throws -> Void]>([])
+    /// (a KVM memory slot). Also the lock that serialises changes (see the type's comment).
+    private let observers = Mutex(Observers())
 
     public init() {}
 
@@ -47,38 +59,71 @@ public final class GuestPhysicalMemory: Sendable {
     @discardableResult
     public func addRegion(at start: GPA, size: UInt64, kind: MemoryRegion.Kind) throws -> MemoryRegion {
         precondition(size > 0 && size % xenPageSize == 0 && start.pageOffset == 0)
+        guard start.raw <= UInt64.max - size else { throw MemoryFault(address: start.raw, reason: .overflow) }
         let backing = try MappedMemory.anonymous(size: Int(size))
         return try add(MemoryRegion(start: start, size: size, kind: kind, backing: backing, backingOffset: 0))
     }
 
     /// Adds a region over existing host memory (a page another domain shares, later grants).
+    /// If an observer fails, the addition is undone (observers that took it hear `.removed`)
+    /// and the observer's error is rethrown.
     @discardableResult
     public func add(_ region: MemoryRegion) throws -> MemoryRegion {
-        try state.withLock { regions in
-            if regions.contains(where: { $0.start.raw < region.end && region.start.raw < $0.end }) {
-                throw MemoryFault(address: region.start.raw, reason: .overflow)
-            }
-            regions.append(region)
-            regions.sort { $0.start < $1.start }
+        // `end` must not overflow: every range check below relies on it.
+        guard region.size > 0, region.start.raw <= UInt64.max - region.size else {
+            throw MemoryFault(address: region.start.raw, reason: .overflow)
         }
-        for observer in observers.withLock({ $0 }) { try observer(.added(region)) }
+        try observers.withLock { (obs: inout Observers) throws in
+            try state.withLock { (regions: inout [MemoryRegion]) throws(MemoryFault) in
+                if regions.contains(where: { $0.start.raw < region.end && region.start.raw < $0.end }) {
+                    throw MemoryFault(address: region.start.raw, reason: .overflow)
+                }
+                regions.append(region)
+                regions.sort { $0.start < $1.start }
+            }
+            var told = 0
+            do {
+                for entry in obs.list {
+                    try entry.observer(.added(region))
+                    told += 1
+                }
+            } catch {
+                state.withLock { regions in regions.removeAll { $0.start == region.start } }
+                for entry in obs.list.prefix(told) { try? entry.observer(.removed(region)) }
+                throw error
+            }
+        }
         return region
     }
 
     /// Removes the region that starts at `start` (a special page moved elsewhere).
     public func removeRegion(at start: GPA) throws {
-        let removed = state.withLock { regions -> MemoryRegion? in
-            guard let i = regions.firstIndex(where: { $0.start == start }) else { return nil }
-            return regions.remove(at: i)
+        try observers.withLock { (obs: inout Observers) throws in
+            let removed = state.withLock { regions -> MemoryRegion? in
+                guard let i = regions.firstIndex(where: { $0.start == start }) else { return nil }
+                return regions.remove(at: i)
+            }
+            guard let removed else { return }
+            for entry in obs.list { try entry.observer(.removed(removed)) }
         }
-        guard let removed else { return }
-        for observer in observers.withLock({ $0 }) { try observer(.removed(removed)) }
     }
 
-    /// Registers an observer and replays the regions that exist already as additions.
-    public func observeRegions(_ observer: @escaping @Sendable (Change) throws -> Void) throws {
-        observers.withLock { $0.append(observer) }
-        for region in regions { try observer(.added(region)) }
+    /// Registers an observer and replays the regions that exist already as additions. If the
+    /// replay fails, the observer is not registered (regions it already took are not undone).
+    @discardableResult
+    public func observeRegions(_ observer: @escaping Observer) throws -> ObserverToken {
+        try observers.withLock { (obs: inout Observers) throws -> ObserverToken in
+            for region in regions { try observer(.added(region)) }
+            let token = ObserverToken(id: obs.nextID)
+            obs.nextID += 1
+            obs.list.append((token.id, observer))
+            return token
+        }
+    }
+
+    /// Unregisters an observer (an engine whose machine is going away).
+    public func stopObserving(_ token: ObserverToken) {
+        observers.withLock { obs in obs.list.removeAll { $0.id == token.id } }
     }
 
     public var regions: [MemoryRegion] { state.withLock { $0 } }

@@ -84,6 +84,8 @@ public struct X86PageWalker: AddressTranslator {
             let entry = try memory.load(UInt64.self, at: GPA(table + index * 8))
             guard entry & Self.present != 0 else { throw MemoryFault(address: va, reason: .notMapped(level: level)) }
             if checkWrite && entry & Self.writable == 0 { throw MemoryFault(address: va, reason: .protection) }
+            // PS is reserved in PML4Es and PML5Es: the CPU faults (PFEC.RSVD), it does not follow it.
+            if level >= 4 && entry & Self.pageSize != 0 { throw MemoryFault(address: va, reason: .protection) }
             if level == 1 || (entry & Self.pageSize != 0 && (level == 2 || level == 3)) {
                 let pageMask: UInt64 = (1 << shift) - 1
                 return GPA((entry & Self.addrMask & ~pageMask) | (va & pageMask))

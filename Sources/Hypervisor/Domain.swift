@@ -81,7 +81,9 @@ public final class Domain: Sendable {
 
     /// The engine gave up on a vCPU: the domain crashes with a report (Xen's `domain_crash`).
     public func crash(_ report: GuestCrashReport) {
-        shutdownState.withLock { s in if s.crash == nil && s.code == nil { s.crash = report } }
+        shutdownState.withLock { s in
+            if s.crash == nil && (s.code == nil || s.code == UInt8(ShutdownReason.crash.rawValue)) { s.crash = report }
+        }
         shutdown(.crash)
     }
 

@@ -47,7 +47,7 @@ public final class Hypervisor: Sendable {
     /// DOMID_SELF and the caller's own id name the caller; anything else must exist (-ESRCH)
     /// and, for a non-privileged caller, is refused (-EPERM).
     func target(_ domid: DomainID, from caller: Domain) throws(XenErrno) -> Domain {
-        if domid == .self || domid == caller.id { return caller }
+        if domid == .domidSelf || domid == caller.id { return caller }
         guard let d = domain(domid) else { throw .ESRCH }
         guard caller.config.privileged else { throw .EPERM }
         return d

@@ -72,6 +72,9 @@ public enum HVMParam {
     public static let callbackTypeShift: UInt64 = 56
     public static let callbackTypeGSI: UInt64 = 0
     public static let callbackTypePCIIntx: UInt64 = 1
+    /// x86 guests: val[7:0] is the upcall vector.
     public static let callbackTypeVector: UInt64 = 2
-    public static let callbackTypePPI: UInt64 = 3
+    /// Arm guests: val[7:0] is the PPI. params.h gives it the same number as x86's vector type;
+    /// which one a 2 means depends on the guest's architecture.
+    public static let callbackTypePPI: UInt64 = 2
 }

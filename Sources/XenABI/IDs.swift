@@ -9,7 +9,7 @@ public struct DomainID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// `DOMID_FIRST_RESERVED` and the special ids above it (xen.h).
     public static let firstReserved = DomainID(0x7FF0)
-    public static let `self` = DomainID(0x7FF0)
+    public static let domidSelf = DomainID(0x7FF0)
     public static let io = DomainID(0x7FF1)
     public static let xen = DomainID(0x7FF2)
     public static let cow = DomainID(0x7FF3)

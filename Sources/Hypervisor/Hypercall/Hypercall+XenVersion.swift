@@ -50,6 +50,8 @@ extension Hypervisor {
             try ctx.copyOut(fi, to: arg)
             return 0
         case .pagesize:
+            // Xen insists on a NULL argument here.
+            guard call.a1 == 0 else { throw .EINVAL }
             return xenPageSize
         case .guestHandle:
             try ctx.copyOut(domain.config.handle, to: arg)

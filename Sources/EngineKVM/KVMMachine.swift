@@ -1,0 +1,129 @@
+import CKVM
+import GuestMemory
+import HostOS
+import Hypervisor
+import Synchronization
+import SystemPackage
+import XenABI
+
+/// A domain's KVM VM: the VM fd, its memory slots (kept in step with the domain's
+/// `GuestPhysicalMemory`), and one `KVMVCPU` per vCPU.
+///
+/// Locking: `slots` is a mutex; each vCPU's run loop is confined to its own thread.
+final class KVMMachine: Machine, @unchecked Sendable {
+    let system: KVMSystem
+    let vmFD: FileDescriptor
+    let domain: Domain
+    private(set) var vcpus: [KVMVCPU] = []
+    private let slots = Mutex<(byStart: [UInt64: UInt32], free: [UInt32], next: UInt32)>(([:], [], 0))
+    private let destroyed = Atomic<Bool>(false)
+
+    init(system: KVMSystem, domain: Domain) throws(KVMError) {
+        self.system = system
+        self.domain = domain
+        let raw = ckvm_ioctl_val(system.fd.rawValue, ckvm_KVM_CREATE_VM(), 0)
+        guard raw >= 0 else { throw .ioctl("KVM_CREATE_VM", HostError("ioctl", Host.lastErrno)) }
+        vmFD = FileDescriptor(rawValue: raw)
+        do {
+            // Writes of the hypercall MSR must reach us, not KVM's Hyper-V emulation.
+            guard ckvm_enable_cap(vmFD.rawValue, UInt32(CKVM_CAP_X86_USER_SPACE_MSR),
+                                  UInt64(CKVM_MSR_EXIT_REASON_FILTER)) == 0 else {
+                throw KVMError.ioctl("KVM_ENABLE_CAP(X86_USER_SPACE_MSR)", HostError("ioctl", Host.lastErrno))
+            }
+            guard ckvm_set_msr_write_filter(vmFD.rawValue, XenHypercallMSR.index, 0x100) == 0 else {
+                throw KVMError.ioctl("KVM_X86_SET_MSR_FILTER", HostError("ioctl", Host.lastErrno))
+            }
+            // Needed by VMX for real-mode emulation; harmless elsewhere.
+            _ = ckvm_ioctl_val(vmFD.rawValue, ckvm_KVM_SET_TSS_ADDR(), 0xFFFB_D000)
+            try domain.memory.observeRegions { [unowned self] change in try self.apply(change) }
+            for v in domain.vcpus {
+                vcpus.append(try KVMVCPU(vmFD: vmFD, system: system, vcpu: v, domain: domain))
+            }
+        } catch let e as KVMError {
+            try? vmFD.close()
+            throw e
+        } catch {
+            try? vmFD.close()
+            throw .ioctl("set up VM", HostError("setup", .ioError))
+        }
+    }
+
+    deinit { try? vmFD.close() }
+
+    /// Mirrors a guest-physical region change as a KVM memory slot.
+    private func apply(_ change: GuestPhysicalMemory.Change) throws(KVMError) {
+        var region = kvm_userspace_memory_region()
+        switch change {
+        case .added(let r):
+            region.slot = slots.withLock { s -> UInt32 in
+                let slot = s.free.popLast() ?? { s.next += 1; return s.next - 1 }()
+                s.byStart[r.start.raw] = slot
+                return slot
+            }
+            region.guest_phys_addr = r.start.raw
+            region.memory_size = r.size
+            region.userspace_addr = r.hostAddress
+        case .removed(let r):
+            guard let slot = slots.withLock({ $0.byStart.removeValue(forKey: r.start.raw) }) else { return }
+            region.slot = slot
+            region.guest_phys_addr = r.start.raw
+            region.memory_size = 0
+            defer { slots.withLock { $0.free.append(slot) } }
+        }
+        guard ckvm_ioctl_ptr(vmFD.rawValue, ckvm_KVM_SET_USER_MEMORY_REGION(), &region) == 0 else {
+            throw .ioctl("KVM_SET_USER_MEMORY_REGION", HostError("ioctl", Host.lastErrno))
+        }
+    }
+
+    // MARK: Machine
+
+    func start(vcpu id: VCPUID, boot: BootState) throws {
+        guard Int(id.raw) < vcpus.count else { throw KVMError.ioctl("start vCPU", HostError("start", .invalidArgument)) }
+        let v = vcpus[Int(id.raw)]
+        try v.setPVHBootState(boot)
+        try v.start { [self] in KVMRunLoop(machine: self, vcpu: v).run() }
+    }
+
+    func kick(vcpu id: VCPUID) {
+        guard Int(id.raw) < vcpus.count else { return }
+        vcpus[Int(id.raw)].kick()
+    }
+
+    func join() {
+        for v in vcpus { v.join() }
+    }
+
+    func destroy() {
+        guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if !domain.isShutDown { domain.shutdown(code: UInt8(ShutdownReason.poweroff.rawValue)) }
+        for v in vcpus { v.kick() }
+        join()
+    }
+}
+
+/// The KVM engine: creates a `KVMMachine` per domain.
+public final class KVMEngine: Engine {
+    public let system: KVMSystem
+    public var name: String { "kvm" }
+    public var arch: GuestArch { .x86_64 }
+
+    public init(devicePath: String = KVMSystem.devicePath) throws(KVMError) {
+        system = try KVMSystem(path: devicePath)
+    }
+
+    public func createMachine(for domain: Domain) throws -> any Machine {
+        guard domain.config.vcpus <= system.maxVCPUs else {
+            throw KVMError.ioctl("create \(domain.config.vcpus) vCPUs", HostError("limit", .invalidArgument))
+        }
+        let m = try KVMMachine(system: system, domain: domain)
+        domain.machine = m
+        return m
+    }
+
+    /// The TSC frequency KVM runs guests at, in kHz (for turning guest cycle counts into time).
+    public func tscKHz(of machine: any Machine) -> UInt64? {
+        guard let m = machine as? KVMMachine, let v = m.vcpus.first else { return nil }
+        let khz = ckvm_ioctl_val(v.fd.rawValue, ckvm_KVM_GET_TSC_KHZ(), 0)
+        return khz > 0 ? UInt64(khz) : nil
+    }
+}

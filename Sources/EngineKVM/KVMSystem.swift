@@ -1,0 +1,59 @@
+import CKVM
+import HostOS
+import SystemPackage
+
+/// The opened /dev/kvm: API checks, capabilities and what they cost nothing to ask again.
+public final class KVMSystem: @unchecked Sendable {
+    public let fd: FileDescriptor
+    public let vcpuMmapSize: Int
+    /// Host CPUID as KVM can offer it, before the Xen leaves are added.
+    let supportedCPUID: [kvm_cpuid_entry2]
+
+    public static let devicePath = "/dev/kvm"
+
+    public init(path: String = KVMSystem.devicePath) throws(KVMError) {
+        do { fd = try Host.openReadWrite(path) } catch { throw .unavailable(error) }
+        let version = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_GET_API_VERSION(), 0)
+        guard version == CKVM_API_VERSION else { throw .apiVersion(version) }
+        for (cap, name) in [(CKVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS"),
+                            (CKVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR"),
+                            (CKVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER"),
+                            (CKVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT")] {
+            guard ckvm_ioctl_val(fd.rawValue, ckvm_KVM_CHECK_EXTENSION(), UInt(cap)) > 0 else {
+                throw .missingCapability(name)
+            }
+        }
+        let size = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_GET_VCPU_MMAP_SIZE(), 0)
+        guard size > 0 else { throw .ioctl("KVM_GET_VCPU_MMAP_SIZE", HostError("ioctl", Host.lastErrno)) }
+        vcpuMmapSize = Int(size)
+        supportedCPUID = try Self.querySupportedCPUID(fd)
+    }
+
+    deinit { try? fd.close() }
+
+    public func checkExtension(_ cap: UInt32) -> Int32 {
+        ckvm_ioctl_val(fd.rawValue, ckvm_KVM_CHECK_EXTENSION(), UInt(cap))
+    }
+
+    /// The most vCPUs KVM allows in one VM.
+    public var maxVCPUs: Int {
+        let n = checkExtension(UInt32(CKVM_CAP_MAX_VCPUS))
+        return n > 0 ? Int(n) : Int(max(1, checkExtension(UInt32(CKVM_CAP_NR_VCPUS))))
+    }
+
+    private static func querySupportedCPUID(_ fd: FileDescriptor) throws(KVMError) -> [kvm_cpuid_entry2] {
+        var n: UInt32 = 64
+        while n <= 4096 {
+            guard let c = ckvm_cpuid2_alloc(n) else { break }
+            defer { ckvm_cpuid2_free(c) }
+            if ckvm_ioctl_ptr(fd.rawValue, ckvm_KVM_GET_SUPPORTED_CPUID(), c) == 0 {
+                return (0..<c.pointee.nent).map { ckvm_cpuid2_entry(c, $0).pointee }
+            }
+            guard Host.lastErrno == .init(rawValue: 7) else {
+                throw .ioctl("KVM_GET_SUPPORTED_CPUID", HostError("ioctl", Host.lastErrno))
+            }
+            n *= 2
+        }
+        throw .ioctl("KVM_GET_SUPPORTED_CPUID", HostError("ioctl", .init(rawValue: 7)))
+    }
+}

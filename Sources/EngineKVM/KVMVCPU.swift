@@ -1,0 +1,135 @@
+import CKVM
+import GuestMemory
+import HostOS
+import Hypervisor
+import Synchronization
+import SystemPackage
+import XenABI
+
+/// One KVM vCPU: its fd, the shared run area (registers arrive there through
+/// KVM_CAP_SYNC_REGS, so an exit costs no register ioctls), and the host thread that runs it.
+///
+/// Locking: the run area belongs to the vCPU thread, except `immediate_exit`, which `kick`
+/// sets from any thread (KVM reads it on entry; that is its purpose).
+final class KVMVCPU: @unchecked Sendable {
+    let id: VCPUID
+    let fd: FileDescriptor
+    let runArea: MappedMemory
+    let run: UnsafeMutablePointer<kvm_run>
+    let vcpu: VCPU
+    private let parker = Parker()
+    private let thread = Mutex<HostThread?>(nil)
+    /// Exits seen, by kind (for diagnostics and benchmarks).
+    let exits = Atomic<UInt64>(0)
+
+    init(vmFD: FileDescriptor, system: KVMSystem, vcpu: VCPU, domain: Domain) throws(KVMError) {
+        id = vcpu.id
+        self.vcpu = vcpu
+        let raw = ckvm_ioctl_val(vmFD.rawValue, ckvm_KVM_CREATE_VCPU(), UInt(vcpu.id.raw))
+        guard raw >= 0 else { throw .ioctl("KVM_CREATE_VCPU", HostError("ioctl", Host.lastErrno)) }
+        fd = FileDescriptor(rawValue: raw)
+        do { runArea = try MappedMemory.map(fd: fd, size: system.vcpuMmapSize) } catch {
+            try? fd.close()
+            throw .ioctl("mmap vCPU run area", error)
+        }
+        // SAFETY: the mapping is at least sizeof(kvm_run) (KVM_GET_VCPU_MMAP_SIZE) and lives as long as self.
+        run = runArea.base.assumingMemoryBound(to: kvm_run.self)
+        try setCPUID(system.supportedCPUID, domain: domain)
+    }
+
+    deinit { try? fd.close() }
+
+    private func setCPUID(_ host: [kvm_cpuid_entry2], domain: Domain) throws(KVMError) {
+        let entries = XenCPUIDTable.entries(host: host, vcpu: id, domid: domain.id)
+        guard let c = ckvm_cpuid2_alloc(UInt32(entries.count)) else {
+            throw .ioctl("KVM_SET_CPUID2", HostError("calloc", .noMemory))
+        }
+        defer { ckvm_cpuid2_free(c) }
+        for (i, e) in entries.enumerated() { ckvm_cpuid2_entry(c, UInt32(i)).pointee = e }
+        try ioctl("KVM_SET_CPUID2", ckvm_KVM_SET_CPUID2(), c)
+    }
+
+    func ioctl(_ what: String, _ request: UInt, _ arg: UnsafeMutableRawPointer) throws(KVMError) {
+        guard ckvm_ioctl_ptr(fd.rawValue, request, arg) == 0 else {
+            throw .ioctl(what, HostError("ioctl", Host.lastErrno))
+        }
+    }
+
+    // MARK: Boot state
+
+    /// The PVH entry state (Xen's `arch/x86/hvm/domain.c` for a PVH vCPU 0): 32-bit flat
+    /// protected mode, paging off, CR0 = PE|ET, CR4 = 0, EFLAGS = 2, EBX = start info.
+    func setPVHBootState(_ boot: BootState) throws(KVMError) {
+        var s = kvm_sregs()
+        try ioctl("KVM_GET_SREGS", ckvm_KVM_GET_SREGS(), &s)
+        var code = kvm_segment()
+        code.base = 0; code.limit = 0xFFFF_FFFF; code.selector = 0x08; code.type = 0xB
+        code.present = 1; code.dpl = 0; code.db = 1; code.s = 1; code.l = 0; code.g = 1
+        var data = code
+        data.selector = 0x10; data.type = 0x3
+        var tr = kvm_segment()
+        tr.base = 0; tr.limit = 0x67; tr.selector = 0x18; tr.type = 0xB; tr.present = 1; tr.s = 0
+        var ldt = kvm_segment()
+        ldt.unusable = 1; ldt.type = 0x2; ldt.present = 1
+        s.cs = code; s.ds = data; s.es = data; s.fs = data; s.gs = data; s.ss = data
+        s.tr = tr; s.ldt = ldt
+        s.gdt.base = 0; s.gdt.limit = 0; s.idt.base = 0; s.idt.limit = 0
+        s.cr0 = 0x11; s.cr3 = 0; s.cr4 = 0; s.efer = 0
+        try ioctl("KVM_SET_SREGS", ckvm_KVM_SET_SREGS(), &s)
+        var r = kvm_regs()
+        r.rip = boot.entry
+        r.rbx = boot.bootParameter
+        r.rflags = 0x2
+        try ioctl("KVM_SET_REGS", ckvm_KVM_SET_REGS(), &r)
+    }
+
+    // MARK: Thread
+
+    func start(_ loop: @escaping @Sendable () -> Void) throws(KVMError) {
+        do {
+            let t = try HostThread(name: "vcpu\(id.raw)", loop)
+            thread.withLock { $0 = t }
+        } catch {
+            throw .ioctl("start vCPU thread", error)
+        }
+    }
+
+    /// Makes the vCPU leave KVM_RUN (or its halt) and look at its state.
+    func kick() {
+        ckvm_run_set_immediate_exit(run, 1)
+        thread.withLock { $0 }?.kick()
+        parker.unpark()
+    }
+
+    func park(until deadline: UInt64? = nil) { parker.park(until: deadline) }
+
+    func join() {
+        let t = thread.withLock { t -> HostThread? in defer { t = nil }; return t }
+        t?.join()
+    }
+
+    // MARK: Registers
+
+    var regs: UnsafeMutablePointer<kvm_regs> { ckvm_sync_regs(run) }
+    var sregs: UnsafeMutablePointer<kvm_sregs> { ckvm_sync_sregs(run) }
+
+    func markRegsDirty() {
+        ckvm_set_dirty_regs(run, ckvm_dirty_regs(run) | UInt64(CKVM_SYNC_X86_REGS))
+    }
+
+    /// The registers for a crash report, from the last exit's synced state.
+    func crashRegisters() -> [(name: String, value: UInt64)] {
+        let r = regs.pointee, s = sregs.pointee
+        return [("rip", r.rip), ("rsp", r.rsp), ("rflags", r.rflags), ("rbp", r.rbp),
+                ("rax", r.rax), ("rbx", r.rbx), ("rcx", r.rcx), ("rdx", r.rdx),
+                ("rsi", r.rsi), ("rdi", r.rdi), ("r8", r.r8), ("r9", r.r9),
+                ("r10", r.r10), ("r11", r.r11), ("r12", r.r12), ("r13", r.r13),
+                ("r14", r.r14), ("r15", r.r15), ("cr0", s.cr0), ("cr2", s.cr2),
+                ("cr3", s.cr3), ("cr4", s.cr4), ("efer", s.efer), ("cs", UInt64(s.cs.selector))]
+    }
+
+    var pagingState: X86PagingState {
+        let s = sregs.pointee
+        return X86PagingState(cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer)
+    }
+}

@@ -1,0 +1,97 @@
+import EngineKVM
+import GuestMemory
+import HostOS
+import Hypervisor
+import Logging
+import XenABI
+
+/// `petrel run`: builds one PVH domain from a kernel image, runs it on KVM in the foreground
+/// with its console on a sink, and reports how it ended.
+public struct ForegroundRun {
+    public let options: RunOptions
+    public let logger: Logger
+    /// Where the guest's console goes (stdout for the CLI, a buffer for benchmarks).
+    public let consoleSink: Console.Sink
+
+    public init(options: RunOptions, logger: Logger = Logger(label: "petrel.run"),
+                consoleSink: @escaping Console.Sink) {
+        self.options = options
+        self.logger = logger
+        self.consoleSink = consoleSink
+    }
+
+    /// What the run produced: the outcome, the crash report if any, and the live domain
+    /// (for tests and benchmarks to inspect).
+    public struct Result {
+        public var outcome: RunOutcome
+        public var crashReport: GuestCrashReport?
+        public var domain: Domain
+        public var tscKHz: UInt64?
+    }
+
+    public func run() throws(ToolstackError) -> Result {
+        try options.validate()
+        let kernel: [UInt8]
+        do { kernel = try Host.readFile(options.kernelPath, limit: 256 << 20) } catch {
+            throw .readFile(path: options.kernelPath, error)
+        }
+        var initrd: [UInt8]?
+        if let path = options.initrdPath {
+            do { initrd = try Host.readFile(path, limit: 1 << 30) } catch { throw .readFile(path: path, error) }
+        }
+        let image = try KernelImage.parse(kernel, path: options.kernelPath)
+
+        let engine: KVMEngine
+        do { engine = try KVMEngine(devicePath: options.kvmDevice) } catch { throw .engine("\(error)") }
+
+        let hypervisor = Hypervisor(logger: logger)
+        let ram = options.memoryMiB << 20
+        let domain: Domain
+        do {
+            domain = try hypervisor.createDomain(DomainConfig(name: options.name, memoryBytes: ram, vcpus: options.vcpus))
+        } catch { throw .engine("cannot create domain: \(error)") }
+        defer { hypervisor.removeDomain(domain.id) }
+
+        let layout = DomainLayout(ramBytes: ram)
+        let boot: BootState
+        do {
+            try layout.populate(domain.memory)
+            domain.memmap = layout.memmap
+            try DomainDevices.attachConsole(to: domain, sink: consoleSink)
+            boot = try image.load(into: domain.memory, memmap: layout.memmap, cmdline: options.cmdline, initrd: initrd)
+        } catch let e as ToolstackError {
+            throw e
+        } catch {
+            throw .build("\(options.kernelPath): cannot build the domain: \(error)")
+        }
+
+        let machine: any Machine
+        do {
+            machine = try engine.createMachine(for: domain)
+            try machine.start(vcpu: VCPUID(0), boot: boot)
+        } catch { throw .engine("\(error)") }
+        machine.join()
+        domain.console.drainRing(memory: domain.memory)
+        let khz = engine.tscKHz(of: machine)
+        machine.destroy()
+        domain.machine = nil
+
+        let code = domain.shutdownCode ?? UInt8(ShutdownReason.crash.rawValue)
+        return Result(outcome: RunOutcome(code: code), crashReport: domain.crashReport, domain: domain, tscKHz: khz)
+    }
+}
+
+/// The devices every domain gets from the toolstack.
+enum DomainDevices {
+    /// The PV console: a ring in the console special page and an event channel whose other
+    /// end is Petrel's own console backend (domain 0), published as HVM params.
+    static func attachConsole(to domain: Domain, sink: @escaping Console.Sink) throws {
+        let gfn = DomainLayout.gfn(of: .console)
+        let port = try domain.eventChannels.allocate(.interdomain(remote: .control, remotePort: EvtchnPort(0)))
+        try domain.memory.fill(0, at: gfn.address, count: Int(xenPageSize))
+        domain.params[HVMParam.consolePFN] = gfn.raw
+        domain.params[HVMParam.consoleEvtchn] = UInt64(port.raw)
+        domain.console.attachRing(at: gfn.address, port: port)
+        domain.console.setSink(sink)
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import HostOS
+import Toolstack
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Petrel against a baseline taken in the same run.",
+        subcommands: [Boot.self, Hypercall.self])
+
+    struct Boot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Process start to first console line and to exit: Petrel vs QEMU microvm.")
+        @Option(help: "Runs of each.") var runs: Int = 20
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+
+        func run() throws {
+            Petrel.bootstrapLogging()
+            let bench = BootBench(petrelPath: HostProcess.currentExecutable, kernelPath: try kernel ?? DemoKernel.locate(),
+                                  runs: max(1, runs))
+            if bench.qemuPath == nil { CLIEnvironment.writeStderr("petrel: qemu-system-x86_64 not found; no baseline\n") }
+            let f = try bench.run()
+            CLIEnvironment.writeStderr(f.detail + "\n")
+            print(f.line)
+        }
+    }
+
+    struct Hypercall: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "xen_version hypercall round trip vs a bare port-I/O exit, timed by the guest.")
+        @Option(help: "Iterations of each loop.") var n: Int = 100_000
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+
+        func run() throws {
+            Petrel.bootstrapLogging()
+            let f = try HypercallBench(kernelPath: try kernel ?? DemoKernel.locate(), iterations: max(1, n)).run()
+            print(f.line)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Glibc
+import HostOS
+import Testing
+
+/// Integration tests run the real `petrel` CLI on real guests on /dev/kvm.
+enum Env {
+    static let root: String = {
+        // Tests/IntegrationTests/Support.swift → the package root.
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+
+    static var petrel: String {
+        HostProcess.environment("PETREL_BIN") ?? root + "/.build/debug/petrel"
+    }
+
+    static var guest: String { root + "/build/guests/petrelos.elf" }
+
+    /// True where /dev/kvm opens read-write; tests that boot guests are skipped elsewhere,
+    /// with this reason shown.
+    static let kvmAvailable: Bool = {
+        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        if fd < 0 { return false }
+        close(fd)
+        return true
+    }()
+
+    static var canBoot: Bool { kvmAvailable && HostProcess.fileExists(guest) && HostProcess.fileExists(petrel) }
+
+    static let skipReason: Comment = "needs /dev/kvm, build/guests/petrelos.elf and the petrel binary (scripts/test builds both)"
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    static func petrel(_ args: [String], environment: [String: String] = [:]) throws -> Run {
+        let r = try HostProcess.run(petrel, args, environment: environment)
+        return Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
+    }
+
+    /// Boots PetrelOS with `test=NAME` plus extra words on the command line.
+    static func guestTest(_ name: String, _ extra: String = "") throws -> Run {
+        try petrel(["run", guest, "--memory", "32", "--cmdline", "test=\(name) \(extra)"])
+    }
+}
