@@ -17,6 +17,7 @@ final class KVMMachine: Machine, @unchecked Sendable {
     private(set) var vcpus: [KVMVCPU] = []
     private let slots = Mutex<(byStart: [UInt64: UInt32], free: [UInt32], next: UInt32)>(([:], [], 0))
     private let destroyed = Atomic<Bool>(false)
+    private var regionObserver: GuestPhysicalMemory.ObserverToken?
 
     init(system: KVMSystem, domain: Domain) throws(KVMError) {
         self.system = system
@@ -35,7 +36,8 @@ final class KVMMachine: Machine, @unchecked Sendable {
             }
             // Needed by VMX for real-mode emulation; harmless elsewhere.
             _ = ckvm_ioctl_val(vmFD.rawValue, ckvm_KVM_SET_TSS_ADDR(), 0xFFFB_D000)
-            try domain.memory.observeRegions { [unowned self] change in try self.apply(change) }
+            // Weak: the domain's memory outlives this machine once it is destroyed.
+            regionObserver = try domain.memory.observeRegions { [weak self] change in try self?.apply(change) }
             for v in domain.vcpus {
                 vcpus.append(try KVMVCPU(vmFD: vmFD, system: system, vcpu: v, domain: domain))
             }
@@ -68,11 +70,11 @@ final class KVMMachine: Machine, @unchecked Sendable {
             region.slot = slot
             region.guest_phys_addr = r.start.raw
             region.memory_size = 0
-            defer { slots.withLock { $0.free.append(slot) } }
         }
         guard ckvm_ioctl_ptr(vmFD.rawValue, ckvm_KVM_SET_USER_MEMORY_REGION(), &region) == 0 else {
             throw .ioctl("KVM_SET_USER_MEMORY_REGION", HostError("ioctl", Host.lastErrno))
         }
+        if case .removed = change { slots.withLock { $0.free.append(region.slot) } }
     }
 
     // MARK: Machine
@@ -98,6 +100,7 @@ final class KVMMachine: Machine, @unchecked Sendable {
         if !domain.isShutDown { domain.shutdown(code: UInt8(ShutdownReason.poweroff.rawValue)) }
         for v in vcpus { v.kick() }
         join()
+        if let regionObserver { domain.memory.stopObserving(regionObserver) }
     }
 }
 

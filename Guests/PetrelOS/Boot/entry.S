@@ -53,28 +53,10 @@ pvh_start32:
         movl    %eax, %fs
         movl    %eax, %gs
 
-        /* PML4 and PDPT: clear both pages. */
-        movl    $boot_pml4, %edi
-        xorl    %eax, %eax
-        movl    $(2 * 4096 / 4), %ecx
-        rep stosl
-        movl    $(boot_pdpt + PTE_P + PTE_W), boot_pml4
-        movl    $(boot_pd + 0 * 4096 + PTE_P + PTE_W), boot_pdpt + 0
-        movl    $(boot_pd + 1 * 4096 + PTE_P + PTE_W), boot_pdpt + 8
-        movl    $(boot_pd + 2 * 4096 + PTE_P + PTE_W), boot_pdpt + 16
-        movl    $(boot_pd + 3 * 4096 + PTE_P + PTE_W), boot_pdpt + 24
-
-        /* 4 PDs x 512 entries x 2 MiB = 4 GiB identity map. */
-        movl    $boot_pd, %edi
-        movl    $(PTE_P + PTE_W + PTE_PS), %eax
-        movl    $2048, %ecx
-1:      movl    %eax, (%edi)
-        movl    $0, 4(%edi)
-        addl    $0x200000, %eax
-        addl    $8, %edi
-        decl    %ecx
-        jnz     1b
-
+        /* The boot page tables are static data (below): PML4 -> PDPT -> 4 PDs, an identity
+         * map of the first 4 GiB with 2 MiB pages, loaded with the image. Nothing is computed
+         * at boot: on this host's KVM backend (shadow paging) every guest write to a page-table
+         * page traps, and filling 2048 entries at boot cost 10-15 ms. */
         movl    $boot_pml4, %eax
         movl    %eax, %cr3
         movl    %cr4, %eax
@@ -99,6 +81,7 @@ long_mode_entry:
         movl    %eax, %gs
         leaq    boot_stack_top(%rip), %rsp
         xorl    %ebp, %ebp
+
 
         /* Zero .bss (Swift globals). Page tables, stack and the fixed pages live in .noinit. */
         leaq    __bss_start(%rip), %rdi
@@ -125,14 +108,24 @@ boot_gdt_descriptor:
         .word   boot_gdt_end - boot_gdt - 1
         .long   boot_gdt
 
-        .section .noinit, "aw", @nobits
+/* Static boot page tables: loaded with the image, so 32-bit code only points CR3 here. */
+        .section .data.pagetables, "aw"
         .balign 4096
 boot_pml4:
-        .skip   4096
+        .quad   boot_pdpt + PTE_P + PTE_W
+        .fill   511, 8, 0
 boot_pdpt:
-        .skip   4096
+        .quad   boot_pd + 0 * 4096 + PTE_P + PTE_W
+        .quad   boot_pd + 1 * 4096 + PTE_P + PTE_W
+        .quad   boot_pd + 2 * 4096 + PTE_P + PTE_W
+        .quad   boot_pd + 3 * 4096 + PTE_P + PTE_W
+        .fill   508, 8, 0
 boot_pd:
-        .skip   4 * 4096
+        .set    page, 0
+        .rept   2048
+        .quad   (page << 21) + PTE_P + PTE_W + PTE_PS
+        .set    page, page + 1
+        .endr
         .balign 16
 boot_stack:
         .skip   65536
