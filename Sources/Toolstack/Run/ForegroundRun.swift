@@ -30,6 +30,10 @@ public struct ForegroundRun {
     }
 
     public func run() throws(ToolstackError) -> Result {
+        let t0 = Host.monotonicNanoseconds()
+        func phase(_ what: String) {
+            logger.debug("\(what) at +\((Host.monotonicNanoseconds() - t0) / 1000) us")
+        }
         try options.validate()
         let kernel: [UInt8]
         do { kernel = try Host.readFile(options.kernelPath, limit: 256 << 20) } catch {
@@ -40,10 +44,12 @@ public struct ForegroundRun {
             do { initrd = try Host.readFile(path, limit: 1 << 30) } catch { throw .readFile(path: path, error) }
         }
         let image = try KernelImage.parse(kernel, path: options.kernelPath)
+        phase("kernel read and parsed")
 
         let engine: KVMEngine
         do { engine = try KVMEngine(devicePath: options.kvmDevice) } catch { throw .engine("\(error)") }
 
+        phase("KVM opened")
         let hypervisor = Hypervisor(logger: logger)
         let ram = options.memoryMiB << 20
         let domain: Domain
@@ -65,12 +71,15 @@ public struct ForegroundRun {
             throw .build("\(options.kernelPath): cannot build the domain: \(error)")
         }
 
+        phase("domain built")
         let machine: any Machine
         do {
             machine = try engine.createMachine(for: domain)
             try machine.start(vcpu: VCPUID(0), boot: boot)
         } catch { throw .engine("\(error)") }
+        phase("vCPU 0 started")
         machine.join()
+        phase("domain stopped")
         domain.console.drainRing(memory: domain.memory)
         let khz = engine.tscKHz(of: machine)
         machine.destroy()
