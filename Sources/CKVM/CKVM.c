@@ -44,3 +44,18 @@ int ckvm_enable_cap(int fd, uint32_t cap, uint64_t arg0) {
     c.args[0] = arg0;
     return ioctl(fd, KVM_ENABLE_CAP, &c);
 }
+
+int ckvm_interrupt(int vcpu_fd, uint32_t vector) {
+    struct kvm_interrupt irq = { .irq = vector };
+    return ioctl(vcpu_fd, KVM_INTERRUPT, &irq);
+}
+
+int ckvm_get_msr_raw(int vcpu_fd, uint32_t index, uint64_t *value) {
+    struct { struct kvm_msrs h; struct kvm_msr_entry e; } m;
+    memset(&m, 0, sizeof m);
+    m.h.nmsrs = 1;
+    m.e.index = index;
+    if (ioctl(vcpu_fd, KVM_GET_MSRS, &m) != 1) return -1;
+    *value = m.e.data;
+    return 0;
+}

@@ -18,10 +18,14 @@ final class KVMMachine: Machine, @unchecked Sendable {
     private let slots = Mutex<(byStart: [UInt64: UInt32], free: [UInt32], next: UInt32)>(([:], [], 0))
     private let destroyed = Atomic<Bool>(false)
     private var regionObserver: GuestPhysicalMemory.ObserverToken?
+    /// Guest TSC minus host TSC (measured once; KVM keeps a VM's vCPUs in sync).
+    private(set) var tscOffset: Int64 = 0
+    let counterFrequency: UInt64
 
     init(system: KVMSystem, domain: Domain) throws(KVMError) {
         self.system = system
         self.domain = domain
+        counterFrequency = system.tscKHz * 1000
         let raw = ckvm_ioctl_val(system.fd.rawValue, ckvm_KVM_CREATE_VM(), 0)
         guard raw >= 0 else { throw .ioctl("KVM_CREATE_VM", HostError("ioctl", Host.lastErrno)) }
         vmFD = FileDescriptor(rawValue: raw)
@@ -41,6 +45,7 @@ final class KVMMachine: Machine, @unchecked Sendable {
             for v in domain.vcpus {
                 vcpus.append(try KVMVCPU(vmFD: vmFD, system: system, vcpu: v, domain: domain))
             }
+            tscOffset = vcpus[0].measureTSCOffset()
         } catch let e as KVMError {
             try? vmFD.close()
             throw e
@@ -83,7 +88,21 @@ final class KVMMachine: Machine, @unchecked Sendable {
         guard Int(id.raw) < vcpus.count else { throw KVMError.ioctl("start vCPU", HostError("start", .invalidArgument)) }
         let v = vcpus[Int(id.raw)]
         try v.setPVHBootState(boot)
+        domain.vcpus[Int(id.raw)].markUp(now: domain.systemTimeNow)
         try v.start { [self] in KVMRunLoop(machine: self, vcpu: v).run() }
+    }
+
+    func block(vcpu id: VCPUID, until deadline: UInt64?) {
+        guard Int(id.raw) < vcpus.count else { return }
+        vcpus[Int(id.raw)].park(until: deadline)
+    }
+
+    func timestamp() -> GuestTimestamp {
+        let t0 = ckvm_rdtsc()
+        let ns = Host.monotonicNanoseconds()
+        let t1 = ckvm_rdtsc()
+        let host = t0 / 2 + t1 / 2
+        return GuestTimestamp(counter: UInt64(bitPattern: Int64(bitPattern: host) &+ tscOffset), monotonicNanoseconds: ns)
     }
 
     func kick(vcpu id: VCPUID) {

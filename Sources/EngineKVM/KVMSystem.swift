@@ -1,11 +1,14 @@
 import CKVM
 import HostOS
+import Glibc
 import SystemPackage
 
 /// The opened /dev/kvm: API checks, capabilities and what they cost nothing to ask again.
 public final class KVMSystem: @unchecked Sendable {
     public let fd: FileDescriptor
     public let vcpuMmapSize: Int
+    /// The TSC rate guests run at (KVM_GET_TSC_KHZ on a VM), in kHz.
+    public let tscKHz: UInt64
     /// Host CPUID as KVM can offer it, before the Xen leaves are added.
     let supportedCPUID: [kvm_cpuid_entry2]
 
@@ -27,6 +30,14 @@ public final class KVMSystem: @unchecked Sendable {
         guard size > 0 else { throw .ioctl("KVM_GET_VCPU_MMAP_SIZE", HostError("ioctl", Host.lastErrno)) }
         vcpuMmapSize = Int(size)
         supportedCPUID = try Self.querySupportedCPUID(fd)
+        let vm = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_CREATE_VM(), 0)
+        var khz: Int32 = 0
+        if vm >= 0 {
+            khz = ckvm_ioctl_val(vm, ckvm_KVM_GET_TSC_KHZ(), 0)
+            close(vm)
+        }
+        guard khz > 0 else { throw .missingCapability("KVM_GET_TSC_KHZ (a known TSC rate)") }
+        tscKHz = UInt64(khz)
     }
 
     deinit { try? fd.close() }

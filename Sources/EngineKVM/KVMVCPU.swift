@@ -83,6 +83,19 @@ final class KVMVCPU: @unchecked Sendable {
         try ioctl("KVM_SET_REGS", ckvm_KVM_SET_REGS(), &r)
     }
 
+    /// Guest TSC minus host TSC, from IA32_TSC read between two host TSC reads.
+    func measureTSCOffset() -> Int64 {
+        var best: (window: UInt64, offset: Int64)?
+        for _ in 0..<3 {
+            let h0 = ckvm_rdtsc()
+            guard let guest = ckvm_get_msr(fd.rawValue, 0x10) else { return 0 }
+            let h1 = ckvm_rdtsc()
+            let offset = Int64(bitPattern: guest) &- Int64(bitPattern: h0 / 2 + h1 / 2)
+            if best == nil || h1 &- h0 < best!.window { best = (h1 &- h0, offset) }
+        }
+        return best?.offset ?? 0
+    }
+
     // MARK: Thread
 
     func start(_ loop: @escaping @Sendable () -> Void) throws(KVMError) {
@@ -132,4 +145,10 @@ final class KVMVCPU: @unchecked Sendable {
         let s = sregs.pointee
         return X86PagingState(cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer)
     }
+}
+
+/// One MSR of a vCPU, or nil if KVM refused.
+func ckvm_get_msr(_ fd: Int32, _ index: UInt32) -> UInt64? {
+    var v: UInt64 = 0
+    return ckvm_get_msr_raw(fd, index, &v) == 0 ? v : nil
 }

@@ -22,4 +22,14 @@ enum GuestAtomics {
         // SAFETY: as above.
         UnsafeAtomic<UInt64>(at: UnsafeMutablePointer(OpaquePointer(p))).loadThenBitwiseAnd(with: v, ordering: .sequentiallyConsistent)
     }
+
+    static func exchange(_ p: UnsafeMutablePointer<UInt8>, _ v: UInt8) -> UInt8 {
+        // SAFETY: UInt8.AtomicRepresentation has UInt8's layout.
+        UnsafeAtomic<UInt8>(at: UnsafeMutablePointer(OpaquePointer(p))).exchange(v, ordering: .sequentiallyConsistent)
+    }
+
+    static func storeRelease64(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) {
+        // SAFETY: as fetchOr.
+        UnsafeAtomic<UInt64>(at: UnsafeMutablePointer(OpaquePointer(p))).store(v, ordering: .releasing)
+    }
 }

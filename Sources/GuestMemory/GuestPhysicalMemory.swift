@@ -206,4 +206,43 @@ public final class GuestPhysicalMemory: Sendable {
         let p = UnsafeMutablePointer<UInt32>(OpaquePointer(r.backing.base + off))
         GuestAtomics.storeRelease(p, value)
     }
+
+    /// An aligned 64-bit word the guest shares with us, for atomic bit operations.
+    private func word64(_ gpa: GPA) throws(MemoryFault) -> UnsafeMutablePointer<UInt64> {
+        guard gpa.raw % 8 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
+        let (r, off) = try span(gpa, 8)
+        // SAFETY: in bounds and 8-byte aligned (regions are page aligned).
+        return UnsafeMutablePointer<UInt64>(OpaquePointer(r.backing.base + off))
+    }
+
+    /// Atomically ORs `mask` into the 64-bit word at `gpa`; returns the old value
+    /// (Xen's `test_and_set_bit` on shared_info bitmaps).
+    @discardableResult
+    public func atomicOr(_ mask: UInt64, at gpa: GPA) throws(MemoryFault) -> UInt64 {
+        GuestAtomics.fetchOr(try word64(gpa), mask)
+    }
+
+    /// Atomically ANDs `mask` into the 64-bit word at `gpa`; returns the old value.
+    @discardableResult
+    public func atomicAnd(_ mask: UInt64, at gpa: GPA) throws(MemoryFault) -> UInt64 {
+        GuestAtomics.fetchAnd(try word64(gpa), mask)
+    }
+
+    /// Atomically reads the 64-bit word at `gpa` (sequentially consistent).
+    public func atomicLoad(_: UInt64.Type, at gpa: GPA) throws(MemoryFault) -> UInt64 {
+        GuestAtomics.fetchOr(try word64(gpa), 0)
+    }
+
+    /// Atomically exchanges the byte at `gpa` (Xen's `xchg` on `evtchn_upcall_pending`).
+    @discardableResult
+    public func atomicExchange(_ value: UInt8, at gpa: GPA) throws(MemoryFault) -> UInt8 {
+        let (r, off) = try span(gpa, 1)
+        // SAFETY: in bounds; bytes need no alignment.
+        return GuestAtomics.exchange(r.backing.base.advanced(by: off).assumingMemoryBound(to: UInt8.self), value)
+    }
+
+    /// A 64-bit store with release ordering (pvclock fields the guest reads).
+    public func storeRelease64(_ value: UInt64, at gpa: GPA) throws(MemoryFault) {
+        GuestAtomics.storeRelease64(try word64(gpa), value)
+    }
 }

@@ -17,6 +17,12 @@ public final class Domain: Sendable {
     public let eventChannels: EventChannelTable
     public let physmap: Physmap
     public let vcpus: [VCPU]
+    /// The domain's timers (singleshot, periodic, poll timeouts): one host thread.
+    public let timers: any TimerQueue
+    /// Host monotonic time at which the domain's system time (pvclock) is zero.
+    public let systemTimeBase: UInt64
+    /// Host realtime at `systemTimeBase` (the wallclock in shared_info).
+    public let wallclockBase: UInt64
 
     private struct ShutdownState {
         /// The raw `SHUTDOWN_*` code (Xen keeps it as a u8; unknown values pass through).
@@ -38,10 +44,19 @@ public final class Domain: Sendable {
         eventChannels = EventChannelTable(limit: config.maxEventChannels)
         physmap = try Physmap(maxGrantFrames: config.maxGrantFrames)
         vcpus = (0..<max(1, config.vcpus)).map { VCPU(id: VCPUID(UInt32($0))) }
+        timers = hypervisor.services.makeTimerQueue(name: "d\(id.raw)-timers")
+        systemTimeBase = hypervisor.services.monotonicNanoseconds()
+        wallclockBase = hypervisor.services.realtimeNanoseconds()
         for v in vcpus { v.attach(to: self) }
     }
 
     public var name: String { config.name }
+
+    /// Nanoseconds of system time (what pvclock reports) at host monotonic time `now`.
+    public func systemTime(atMonotonic now: UInt64) -> UInt64 { now &- systemTimeBase }
+
+    /// System time now.
+    public var systemTimeNow: UInt64 { systemTime(atMonotonic: hypervisor.services.monotonicNanoseconds()) }
 
     // MARK: Engine
 

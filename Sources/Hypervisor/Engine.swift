@@ -17,10 +17,28 @@ public protocol Machine: AnyObject, Sendable {
     func start(vcpu: VCPUID, boot: BootState) throws
     /// Asks a running vCPU to leave guest mode and look at its pending work soon.
     func kick(vcpu: VCPUID)
+    /// Parks the calling vCPU's thread until `kick(vcpu:)` or `deadline` (monotonic ns).
+    /// Called only from that vCPU's own thread, inside a hypercall (SCHEDOP_block, poll).
+    /// A kick that came first is not lost.
+    func block(vcpu: VCPUID, until deadline: UInt64?)
+    /// The guest's time counter (x86: its TSC) now, with the host monotonic time it matches.
+    func timestamp() -> GuestTimestamp
+    /// The guest time counter's frequency in Hz.
+    var counterFrequency: UInt64 { get }
     /// Waits until every vCPU thread has stopped (after the domain shut down).
     func join()
     /// Stops every vCPU and releases engine resources; idempotent.
     func destroy()
+}
+
+/// A guest counter reading taken together with the host's monotonic clock.
+public struct GuestTimestamp: Sendable, Equatable {
+    public var counter: UInt64
+    public var monotonicNanoseconds: UInt64
+    public init(counter: UInt64, monotonicNanoseconds: UInt64) {
+        self.counter = counter
+        self.monotonicNanoseconds = monotonicNanoseconds
+    }
 }
 
 /// Architecture-neutral description of where a vCPU starts.

@@ -9,12 +9,14 @@ import XenABI
 /// Locking: the domain table is behind `domains`' mutex; each domain guards its own state.
 public final class Hypervisor: Sendable {
     public let logger: Logger
+    public let services: any HostServices
     private let domains = Mutex<[DomainID: Domain]>([:])
     private let nextID = Mutex<UInt16>(1)
     /// Unimplemented hypercall numbers seen, with their counts (logged once per number).
     private let unimplemented = Mutex<[UInt64: Int]>([:])
 
-    public init(logger: Logger = Logger(label: "petrel.hypervisor")) {
+    public init(services: any HostServices, logger: Logger = Logger(label: "petrel.hypervisor")) {
+        self.services = services
         self.logger = logger
     }
 
@@ -40,8 +42,11 @@ public final class Hypervisor: Sendable {
 
     public var allDomains: [Domain] { domains.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
 
-    /// Forgets a domain (after its machine has been destroyed).
-    public func removeDomain(_ id: DomainID) { _ = domains.withLock { $0.removeValue(forKey: id) } }
+    /// Forgets a domain (after its machine has been destroyed) and stops its timers.
+    public func removeDomain(_ id: DomainID) {
+        let d = domains.withLock { $0.removeValue(forKey: id) }
+        d?.timers.stop()
+    }
 
     /// Resolves a guest-supplied domid the way Xen's `rcu_lock_domain_by_any_id` does:
     /// DOMID_SELF and the caller's own id name the caller; anything else must exist (-ESRCH)

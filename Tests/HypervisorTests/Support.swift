@@ -5,7 +5,8 @@ import XenABI
 
 /// A domain with RAM and identity-mapped "virtual" addresses, for calling hypercalls directly.
 final class Fixture: Sendable {
-    let hypervisor = Hypervisor()
+    let services = FakeHostServices()
+    let hypervisor: Hypervisor
     let domain: Domain
     final class Output: Sendable { let bytes = Mutex<[UInt8]>([]) }
     let output = Output()
@@ -16,6 +17,7 @@ final class Fixture: Sendable {
     static let bad = GVA(0x7FFF_FFFF_F000)
 
     init(privileged: Bool = false, vcpus: Int = 1) throws {
+        hypervisor = Hypervisor(services: services)
         domain = try hypervisor.createDomain(DomainConfig(name: "test", memoryBytes: Self.ram, vcpus: vcpus,
                                                           privileged: privileged))
         try domain.memory.addRegion(at: GPA(0), size: Self.ram, kind: .ram)
@@ -47,3 +49,44 @@ final class Fixture: Sendable {
 }
 
 func errno(_ e: XenErrno) -> Int64 { -Int64(e.rawValue) }
+
+/// Host services whose clock the test drives, and whose timers fire when the test says so.
+final class FakeHostServices: HostServices, @unchecked Sendable {
+    private let lock = Mutex<(now: UInt64, queues: [FakeTimerQueue])>((1_000_000_000, []))
+    var now: UInt64 { lock.withLock { $0.now } }
+
+    func monotonicNanoseconds() -> UInt64 { now }
+    func realtimeNanoseconds() -> UInt64 { 1_800_000_000_000_000_000 + now }
+    func makeTimerQueue(name: String) -> any TimerQueue {
+        let q = FakeTimerQueue()
+        lock.withLock { $0.queues.append(q) }
+        return q
+    }
+
+    /// Moves time forward and runs every timer that became due, in deadline order.
+    func advance(by ns: UInt64) {
+        let (now, queues) = lock.withLock { s -> (UInt64, [FakeTimerQueue]) in s.now += ns; return (s.now, s.queues) }
+        for q in queues { q.runDue(now: now) }
+    }
+}
+
+final class FakeTimerQueue: TimerQueue, @unchecked Sendable {
+    private let timers = Mutex<[TimerKey: (deadline: UInt64, fire: @Sendable () -> Void)]>([:])
+    func arm(_ key: TimerKey, at deadline: UInt64, _ fire: @escaping @Sendable () -> Void) {
+        timers.withLock { $0[key] = (deadline, fire) }
+    }
+    func cancel(_ key: TimerKey) { _ = timers.withLock { $0.removeValue(forKey: key) } }
+    func stop() { timers.withLock { $0.removeAll() } }
+    var armed: [TimerKey: UInt64] { timers.withLock { $0.mapValues(\.deadline) } }
+    func runDue(now: UInt64) {
+        while true {
+            let next = timers.withLock { t -> (@Sendable () -> Void)? in
+                guard let (k, v) = t.filter({ $0.value.deadline <= now }).min(by: { $0.value.deadline < $1.value.deadline }) else { return nil }
+                t.removeValue(forKey: k)
+                return v.fire
+            }
+            guard let next else { return }
+            next()
+        }
+    }
+}

@@ -106,6 +106,19 @@ static inline struct kvm_cpuid_entry2 *ckvm_cpuid2_entry(struct kvm_cpuid2 *c, u
 /// Installs an MSR filter that sends writes of [base, base+count) to userspace and allows all else.
 int ckvm_set_msr_write_filter(int vm_fd, uint32_t base, uint32_t count);
 
+/// The host TSC (guests on this backend read the same counter: no TSC offset).
+static inline uint64_t ckvm_rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/// Reads one MSR of a vCPU with KVM_GET_MSRS; returns 0 on success.
+int ckvm_get_msr_raw(int vcpu_fd, uint32_t index, uint64_t *value);
+
+/// KVM_INTERRUPT: queue an external interrupt (userspace irqchip).
+int ckvm_interrupt(int vcpu_fd, uint32_t vector);
+
 /// KVM_ENABLE_CAP with args[0] = arg0.
 int ckvm_enable_cap(int fd, uint32_t cap, uint64_t arg0);
 

@@ -50,7 +50,7 @@ public struct ForegroundRun {
         do { engine = try KVMEngine(devicePath: options.kvmDevice) } catch { throw .engine("\(error)") }
 
         phase("KVM opened")
-        let hypervisor = Hypervisor(logger: logger)
+        let hypervisor = Hypervisor(services: HostOSServices(), logger: logger)
         let ram = options.memoryMiB << 20
         let domain: Domain
         do {

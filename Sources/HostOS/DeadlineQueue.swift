@@ -1,0 +1,71 @@
+import Glibc
+
+/// Deadline callbacks served by one thread: what a domain's timers run on. Keys name timers;
+/// arming a key again replaces its deadline. Callbacks run on the queue's thread, in deadline
+/// order, and must not block.
+///
+/// Locking: `mutex` guards `entries` and `stopped`; callbacks run without it held.
+public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable {
+    private struct Entry {
+        var deadline: UInt64
+        var fire: @Sendable () -> Void
+    }
+    private var mutex = pthread_mutex_t()
+    private var entries: [Key: Entry] = [:]
+    private var stopped = false
+    private let parker = Parker()
+    private var thread: HostThread?
+
+    public init(name: String) {
+        pthread_mutex_init(&mutex, nil)
+        thread = try? HostThread(name: name) { [unowned self] in self.loop() }
+    }
+
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    public func arm(_ key: Key, at deadline: UInt64, _ fire: @escaping @Sendable () -> Void) {
+        pthread_mutex_lock(&mutex)
+        entries[key] = Entry(deadline: deadline, fire: fire)
+        pthread_mutex_unlock(&mutex)
+        parker.unpark()
+    }
+
+    public func cancel(_ key: Key) {
+        pthread_mutex_lock(&mutex)
+        entries.removeValue(forKey: key)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    public func stop() {
+        pthread_mutex_lock(&mutex)
+        let wasStopped = stopped
+        stopped = true
+        entries.removeAll()
+        pthread_mutex_unlock(&mutex)
+        if wasStopped { return }
+        parker.unpark()
+        thread?.join()
+        thread = nil
+    }
+
+    private func loop() {
+        while true {
+            pthread_mutex_lock(&mutex)
+            if stopped { pthread_mutex_unlock(&mutex); return }
+            let now = Host.monotonicNanoseconds()
+            var due: [@Sendable () -> Void] = []
+            var next: UInt64?
+            for (key, e) in entries {
+                if e.deadline <= now {
+                    due.append(e.fire)
+                    entries.removeValue(forKey: key)
+                } else {
+                    next = min(next ?? .max, e.deadline)
+                }
+            }
+            pthread_mutex_unlock(&mutex)
+            for fire in due { fire() }
+            if due.isEmpty { parker.park(until: next) }
+        }
+    }
+}
