@@ -84,10 +84,13 @@ final class KVMMachine: Machine, @unchecked Sendable {
 
     // MARK: Machine
 
-    func start(vcpu id: VCPUID, boot: BootState) throws {
+    func start(vcpu id: VCPUID, state: VCPUStartState) throws {
         guard Int(id.raw) < vcpus.count else { throw KVMError.ioctl("start vCPU", HostError("start", .invalidArgument)) }
         let v = vcpus[Int(id.raw)]
-        try v.setPVHBootState(boot)
+        switch state {
+        case .boot(let boot): try v.setPVHBootState(boot)
+        case .x86(let regs): try v.setRegisterState(regs)
+        }
         domain.vcpus[Int(id.raw)].markUp(now: domain.systemTimeNow)
         try v.start { [self] in KVMRunLoop(machine: self, vcpu: v).run() }
     }

@@ -16,7 +16,14 @@ struct KVMRunLoop {
     func run() {
         let run = vcpu.run
         let syncAll = UInt64(CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS | CKVM_SYNC_X86_EVENTS)
+        let core = vcpu.vcpu
         while !domain.isShutDown {
+            if !core.isUp {
+                // VCPUOP_down: off the CPU until VCPUOP_up kicks us.
+                vcpu.park()
+                continue
+            }
+            injectUpcall()
             ckvm_set_valid_regs(run, syncAll)
             var err: Int32 = 0
             let rc = ckvm_run(vcpu.fd.rawValue, &err)
@@ -52,13 +59,35 @@ struct KVMRunLoop {
                 if vcpu.regs.pointee.rflags & Self.rflagsIF == 0 {
                     crash("vCPU halted with interrupts disabled (it can never wake)")
                 } else {
-                    // Nothing can raise an interrupt yet: wait until kicked (shutdown, events).
-                    vcpu.park()
+                    // Xen's hvm_hlt: block until an interrupt (our upcall) is pending.
+                    core.setRunstateBlocked(true)
+                    while !domain.isShutDown && core.isUp && core.pendingUpcallVector == nil {
+                        vcpu.park()
+                    }
+                    core.setRunstateBlocked(false)
                 }
             case .crash(let reason):
                 crash(reason)
             }
         }
+    }
+
+    /// Delivers the event-channel upcall the way Xen does for a callback vector: while
+    /// `evtchn_upcall_pending` is set, the vector is asserted; it is injected as soon as the
+    /// guest can take an interrupt (else KVM is asked for an interrupt window). No EOI.
+    private func injectUpcall() {
+        let run = vcpu.run
+        guard let vector = vcpu.vcpu.pendingUpcallVector else {
+            ckvm_run_request_interrupt_window(run, 0)
+            return
+        }
+        if ckvm_run_ready_for_interrupt(run) != 0 && ckvm_run_if_flag(run) != 0 {
+            if ckvm_interrupt(vcpu.fd.rawValue, UInt32(vector)) == 0 {
+                ckvm_run_request_interrupt_window(run, 0)
+                return
+            }
+        }
+        ckvm_run_request_interrupt_window(run, 1)
     }
 
     private func crash(_ reason: String) {

@@ -96,6 +96,33 @@ final class KVMVCPU: @unchecked Sendable {
         return best?.offset ?? 0
     }
 
+    /// An explicit register state (VCPUOP_initialise's `vcpu_hvm_context`).
+    func setRegisterState(_ x: X86RegisterState) throws(KVMError) {
+        var s = kvm_sregs()
+        try ioctl("KVM_GET_SREGS", ckvm_KVM_GET_SREGS(), &s)
+        func seg(_ g: X86RegisterState.Segment) -> kvm_segment {
+            var k = kvm_segment()
+            k.base = g.base; k.limit = g.limit; k.selector = g.selector
+            let ar = g.attributes
+            k.type = UInt8(ar & 0xF); k.s = UInt8((ar >> 4) & 1); k.dpl = UInt8((ar >> 5) & 3)
+            k.present = UInt8((ar >> 7) & 1); k.avl = UInt8((ar >> 12) & 1); k.l = UInt8((ar >> 13) & 1)
+            k.db = UInt8((ar >> 14) & 1); k.g = UInt8((ar >> 15) & 1)
+            k.unusable = k.present == 0 ? 1 : 0
+            return k
+        }
+        s.cs = seg(x.cs); s.ds = seg(x.ds); s.es = seg(x.es); s.ss = seg(x.ss)
+        s.fs = seg(x.ds); s.gs = seg(x.ds); s.tr = seg(x.tr)
+        var ldt = kvm_segment(); ldt.unusable = 1; ldt.type = 0x2; ldt.present = 1
+        s.ldt = ldt
+        s.gdt.base = 0; s.gdt.limit = 0; s.idt.base = 0; s.idt.limit = 0
+        s.cr0 = x.cr0; s.cr3 = x.cr3; s.cr4 = x.cr4; s.efer = x.efer
+        try ioctl("KVM_SET_SREGS", ckvm_KVM_SET_SREGS(), &s)
+        var r = kvm_regs()
+        r.rax = x.rax; r.rbx = x.rbx; r.rcx = x.rcx; r.rdx = x.rdx; r.rsi = x.rsi; r.rdi = x.rdi
+        r.rsp = x.rsp; r.rbp = x.rbp; r.rip = x.rip; r.rflags = x.rflags | 2
+        try ioctl("KVM_SET_REGS", ckvm_KVM_SET_REGS(), &r)
+    }
+
     // MARK: Thread
 
     func start(_ loop: @escaping @Sendable () -> Void) throws(KVMError) {

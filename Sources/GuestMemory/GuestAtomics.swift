@@ -33,3 +33,12 @@ enum GuestAtomics {
         UnsafeAtomic<UInt64>(at: UnsafeMutablePointer(OpaquePointer(p))).store(v, ordering: .releasing)
     }
 }
+
+extension GuestAtomics {
+    /// Compare-and-swap on a 32-bit word (Xen's `guest_cmpxchg` on a grant entry's flags+domid).
+    static func compareExchange32(_ p: UnsafeMutablePointer<UInt32>, expected: UInt32, desired: UInt32) -> (exchanged: Bool, original: UInt32) {
+        // SAFETY: UInt32.AtomicRepresentation has UInt32's layout; p is 4-byte aligned.
+        UnsafeAtomic<UInt32>(at: UnsafeMutablePointer(OpaquePointer(p)))
+            .compareExchange(expected: expected, desired: desired, ordering: .sequentiallyConsistent)
+    }
+}

@@ -246,3 +246,40 @@ public final class GuestPhysicalMemory: Sendable {
         GuestAtomics.storeRelease64(try word64(gpa), value)
     }
 }
+
+// MARK: Grant tables (shared entries, mapped pages, GNTTABOP_copy)
+
+extension MemoryRegion {
+    /// The `size` bytes of this region at `gpa`, as a region of their own placed at `start` in
+    /// another address space (a granted page mapped into the grantee). Nil unless the range is
+    /// page aligned and inside this region.
+    public func slice(at gpa: GPA, size: UInt64, placedAt start: GPA, kind: Kind) -> MemoryRegion? {
+        guard size > 0, size % xenPageSize == 0, gpa.pageOffset == 0, start.pageOffset == 0,
+              contains(gpa), gpa.raw - self.start.raw <= self.size - size else { return nil }
+        return MemoryRegion(start: start, size: size, kind: kind, backing: backing,
+                            backingOffset: backingOffset + Int(gpa.raw - self.start.raw))
+    }
+}
+
+extension GuestPhysicalMemory {
+    /// Atomically replaces the 32-bit word at `gpa` with `desired` if it still holds `expected`;
+    /// returns whether it did and the value found (Xen's `guest_cmpxchg`).
+    public func compareExchange(expected: UInt32, desired: UInt32, at gpa: GPA) throws(MemoryFault) -> (exchanged: Bool, original: UInt32) {
+        guard gpa.raw % 4 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
+        let (r, off) = try span(gpa, 4)
+        // SAFETY: in bounds and 4-byte aligned (checked above; regions are page aligned).
+        let p = UnsafeMutablePointer<UInt32>(OpaquePointer(r.backing.base + off))
+        return GuestAtomics.compareExchange32(p, expected: expected, desired: desired)
+    }
+
+    /// Copies `count` bytes from `source` at `from` to this memory at `to`, host memory to host
+    /// memory with no intermediate buffer (`GNTTABOP_copy`). Both ranges are bounds-checked and
+    /// may overlap (memmove semantics).
+    public func copy(_ count: Int, from source: GuestPhysicalMemory, at from: GPA, to: GPA) throws(MemoryFault) {
+        if count == 0 { return }
+        let (sr, so) = try source.span(from, count)
+        let (dr, dof) = try span(to, count)
+        // SAFETY: span() proved both ranges lie inside their mappings; copyMemory is memmove.
+        (dr.backing.base + dof).copyMemory(from: sr.backing.base + so, byteCount: count)
+    }
+}

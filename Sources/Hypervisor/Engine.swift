@@ -13,8 +13,9 @@ public protocol Engine: Sendable {
 
 /// The engine's half of a running domain: its vCPUs.
 public protocol Machine: AnyObject, Sendable {
-    /// Starts vCPU `vcpu` at `entry` in the architecture's boot state (PVH for x86).
-    func start(vcpu: VCPUID, boot: BootState) throws
+    /// Starts vCPU `vcpu`'s thread in `state` (the PVH entry for the boot vCPU, the context
+    /// VCPUOP_initialise gave for the others).
+    func start(vcpu: VCPUID, state: VCPUStartState) throws
     /// Asks a running vCPU to leave guest mode and look at its pending work soon.
     func kick(vcpu: VCPUID)
     /// Parks the calling vCPU's thread until `kick(vcpu:)` or `deadline` (monotonic ns).
@@ -29,6 +30,38 @@ public protocol Machine: AnyObject, Sendable {
     func join()
     /// Stops every vCPU and releases engine resources; idempotent.
     func destroy()
+}
+
+/// Where a vCPU starts.
+public enum VCPUStartState: Sendable, Equatable {
+    /// The architecture's boot entry (x86 PVH: 32-bit flat protected mode, EBX = start info).
+    case boot(BootState)
+    /// An explicit x86 register state (VCPUOP_initialise with a `vcpu_hvm_context`).
+    case x86(X86RegisterState)
+}
+
+/// An x86 vCPU's architectural state as `vcpu_hvm_context` describes it.
+public struct X86RegisterState: Sendable, Equatable {
+    public struct Segment: Sendable, Equatable {
+        public var base: UInt64
+        public var limit: UInt32
+        /// Attributes in VMX "access rights" form (type, S, DPL, P, AVL, L, D/B, G).
+        public var attributes: UInt16
+        public var selector: UInt16
+        public init(base: UInt64, limit: UInt32, attributes: UInt16, selector: UInt16 = 0) {
+            self.base = base; self.limit = limit; self.attributes = attributes; self.selector = selector
+        }
+    }
+    public var rax: UInt64 = 0, rbx: UInt64 = 0, rcx: UInt64 = 0, rdx: UInt64 = 0
+    public var rsi: UInt64 = 0, rdi: UInt64 = 0, rsp: UInt64 = 0, rbp: UInt64 = 0
+    public var rip: UInt64 = 0, rflags: UInt64 = 2
+    public var cr0: UInt64 = 0, cr3: UInt64 = 0, cr4: UInt64 = 0, efer: UInt64 = 0
+    public var cs = Segment(base: 0, limit: 0xFFFF_FFFF, attributes: 0xC9B)
+    public var ds = Segment(base: 0, limit: 0xFFFF_FFFF, attributes: 0xC93)
+    public var ss = Segment(base: 0, limit: 0xFFFF_FFFF, attributes: 0xC93)
+    public var es = Segment(base: 0, limit: 0xFFFF_FFFF, attributes: 0xC93)
+    public var tr = Segment(base: 0, limit: 0x67, attributes: 0x8B)
+    public init() {}
 }
 
 /// A guest counter reading taken together with the host's monotonic clock.

@@ -25,6 +25,14 @@ public final class VCPU: Sendable {
         /// Ports this vCPU waits on in SCHEDOP_poll (empty: not polling).
         var pollPorts: [EvtchnPort] = []
         var runstate = Runstate()
+        /// The context VCPUOP_initialise gave (or the boot state), used by VCPUOP_up.
+        var startState: VCPUStartState?
+        /// The engine thread for this vCPU exists (started once; VCPUOP_down parks it).
+        var started = false
+        /// `VCPUOP_set_periodic_timer` period, 0 when off.
+        var periodicPeriod: UInt64 = 0
+        /// `VCPUOP_register_runstate_memory_area`, translated when registered.
+        var runstateArea: GPA?
     }
     let state = Mutex<State>(State())
 
@@ -48,8 +56,37 @@ public final class VCPU: Sendable {
         state.withLock { s in
             s.isUp = true
             s.initialised = true
+            s.started = true
             s.runstate.change(to: .running, at: now)
         }
+        XenTime.updateVCPUTime(self)
+        publishRunstate()
+    }
+
+    /// For engines: the vCPU halted waiting for an interrupt (true) or resumed (false).
+    public func setRunstateBlocked(_ blocked: Bool) { setRunstate(blocked ? .blocked : .running) }
+
+    /// Records a runstate change (running, blocked, offline) and publishes it.
+    func setRunstate(_ new: Runstate.State) {
+        let now = domain.systemTimeNow
+        state.withLock { $0.runstate.change(to: new, at: now) }
+        publishRunstate()
+    }
+
+    /// `struct vcpu_runstate_info` as it stands now.
+    var runstateInfo: [UInt8] {
+        let now = domain.systemTimeNow
+        return state.withLock { s in
+            var r = s.runstate
+            r.change(to: r.state, at: now)  // account the current state up to now
+            return VCPURunstateInfo.encode(state: Int32(r.state.rawValue), entryTime: r.entryTime, time: r.time)
+        }
+    }
+
+    /// Copies the runstate into the registered area, if any (Xen's `update_runstate_area`).
+    func publishRunstate() {
+        guard let area = state.withLock({ $0.runstateArea }) else { return }
+        try? domain.memory.write(runstateInfo, at: area)
     }
 
     // MARK: vcpu_info

@@ -26,12 +26,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The domain's name.")
     var name: String?
 
+    @Option(help: "Number of vCPUs (up to 4 per host CPU).")
+    var vcpus: Int = 1
+
     func run() throws {
         Petrel.bootstrapLogging()
         do {
             let path = try kernel ?? DemoKernel.locate()
             let options = RunOptions(kernelPath: path, memoryMiB: memory, cmdline: cmdline, initrdPath: initrd,
-                                     name: name ?? (kernel == nil ? "petrelos-demo" : "petrel-guest"))
+                                     name: name ?? (kernel == nil ? "petrelos-demo" : "petrel-guest"), vcpus: vcpus)
             let result = try ForegroundRun(options: options, consoleSink: CLIEnvironment.writeStdout).run()
             if let report = result.crashReport {
                 CLIEnvironment.writeStderr("petrel: domain '\(options.name)' \(result.outcome.description)\n\(report)\n")

@@ -38,6 +38,7 @@ extension Hypervisor {
         case .sharedInfo:
             guard idx == 0 else { throw .EINVAL }
             try d.physmap.place(.sharedInfo, at: gfn, in: d.memory)
+            XenTime.updateAll(d)
         case .grantTable:
             // Grant table v1 has no status frames.
             guard idx & xenMapIdxGrantTableStatus == 0, idx < UInt64(d.physmap.maxGrantFrames) else {

@@ -1,6 +1,9 @@
 import XenABI
 
 extension Hypervisor {
+    /// Xen's arbitrary cap on SCHEDOP_poll's port list.
+    static let maxPollPorts = 128
+
     /// `sched_op(cmd, arg)` (xen/common/sched/core.c: `do_sched_op`).
     func schedOp(_ call: HypercallArgs, _ ctx: HypercallContext) throws(XenErrno) -> UInt64 {
         let arg = GVA(call.a1)
@@ -9,6 +12,14 @@ extension Hypervisor {
         case .yield:
             // A guest waiting for its console ring to drain yields: drain it now.
             d.console.drainRing(memory: d.memory)
+            return 0
+        case .block:
+            schedBlock(ctx.vcpu)
+            return 0
+        case .poll:
+            let b = try ctx.copyIn(arg, count: schedPollSize)
+            try schedPoll(ctx, ports: GVA(b.le(UInt64.self, at: 0)), count: Int(b.le(UInt32.self, at: 8)),
+                          timeout: b.le(UInt64.self, at: 16))
             return 0
         case .shutdown:
             let reason = try ctx.load(UInt32.self, at: arg)
@@ -20,8 +31,58 @@ extension Hypervisor {
             let reason = try ctx.load(UInt32.self, at: arg)
             d.setShutdownCode(UInt8(truncatingIfNeeded: reason))
             return 0
+        case .remoteShutdown:
+            let b = try ctx.copyIn(arg, count: schedRemoteShutdownSize)
+            // rcu_lock_domain_by_id: DOMID_SELF is not a name here.
+            guard let target = domain(DomainID(b.le(UInt16.self, at: 0))) else { throw .ESRCH }
+            guard d.config.privileged else { throw .EPERM }
+            target.shutdown(code: UInt8(truncatingIfNeeded: b.le(UInt32.self, at: 4)))
+            return 0
         default:
             throw unknownSubop(call, ctx)
         }
+    }
+
+    /// SCHEDOP_block: enable event delivery, then sleep until an upcall is pending (or the
+    /// vCPU goes down, or the domain stops).
+    func schedBlock(_ v: VCPU) {
+        let d = v.domain
+        if let info = v.vcpuInfo {
+            try? d.memory.store(UInt8(0), at: info.advanced(by: UInt64(X86VCPUInfo.Offset.evtchnUpcallMask)))
+        }
+        guard let machine = d.machine else { return }
+        guard !v.upcallPending else { return }
+        v.setRunstate(.blocked)
+        while !d.isShutDown && v.isUp && !v.upcallPending {
+            machine.block(vcpu: v.id, until: nil)
+        }
+        v.setRunstate(.running)
+        XenTime.updateVCPUTime(v)
+    }
+
+    /// SCHEDOP_poll (`do_poll`): wait until one of `ports` is pending, or system time
+    /// `timeout` (0: none). Returns at once if one is pending already.
+    func schedPoll(_ ctx: HypercallContext, ports: GVA, count: Int, timeout: UInt64) throws(XenErrno) {
+        let v = ctx.vcpu, d = ctx.domain
+        guard count <= Self.maxPollPorts else { throw .EINVAL }
+        let raw = try ctx.copyIn(ports, count: count * 4)
+        let list = (0..<count).map { EvtchnPort(raw.le(UInt32.self, at: $0 * 4)) }
+        for p in list { guard d.eventChannels.portIsValid(p) else { throw .EINVAL } }
+        func anyPending() -> Bool { list.contains { d.eventChannels.isPending($0) } }
+        if anyPending() { return }
+        guard let machine = d.machine else { return }
+        let deadline = timeout == 0 ? nil : Optional(v.monotonic(ofSystemTime: timeout))
+        v.state.withLock { $0.pollPorts = list.isEmpty ? [EvtchnPort(0)] : list }
+        if let deadline {
+            d.timers.arm(v.pollKey, at: deadline) { [weak v] in v?.kick() }
+        }
+        v.setRunstate(.blocked)
+        while !d.isShutDown && v.isUp && !anyPending() && !v.state.withLock({ $0.pollPorts.isEmpty }) {
+            if let deadline, services.monotonicNanoseconds() >= deadline { break }
+            machine.block(vcpu: v.id, until: deadline)
+        }
+        v.state.withLock { $0.pollPorts = [] }
+        d.timers.cancel(v.pollKey)
+        v.setRunstate(.running)
     }
 }

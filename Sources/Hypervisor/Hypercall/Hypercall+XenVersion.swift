@@ -76,7 +76,7 @@ extension Hypervisor {
     /// Feature submap 0: only what Petrel honours for a translated (PVH) guest.
     public func features(for domain: Domain) -> UInt32 {
         var f: [XenFeature] = [.writablePageTables, .autoTranslatedPhysmap, .notDirectMapped]
-        if domain.config.arch == .x86_64 { f.append(.hvmCallbackVector) }
+        if domain.config.arch == .x86_64 { f += [.hvmCallbackVector, .hvmSafePvclock] }
         if domain.config.privileged { f.append(.dom0) }
         return f.reduce(0) { $0 | (1 << $1.rawValue) }
     }

@@ -75,7 +75,7 @@ public struct ForegroundRun {
         let machine: any Machine
         do {
             machine = try engine.createMachine(for: domain)
-            try machine.start(vcpu: VCPUID(0), boot: boot)
+            try machine.start(vcpu: VCPUID(0), state: .boot(boot))
         } catch { throw .engine("\(error)") }
         phase("vCPU 0 started")
         machine.join()

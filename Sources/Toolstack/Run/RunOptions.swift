@@ -34,7 +34,10 @@ public struct RunOptions: Sendable {
             throw .badOption("--memory \(memoryMiB): more than \(Self.maximumMemoryMiB) MiB")
         }
         guard !name.isEmpty, name.utf8.count <= 64 else { throw .badOption("--name must be 1 to 64 bytes") }
-        guard vcpus >= 1 else { throw .badOption("vcpus must be at least 1") }
+        let maxVCPUs = Host.onlineCPUCount * 4
+        guard vcpus >= 1, vcpus <= maxVCPUs else {
+            throw .badOption("--vcpus \(vcpus): must be 1 to \(maxVCPUs) (4 per host CPU)")
+        }
     }
 }
 
