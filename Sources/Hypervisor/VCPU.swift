@@ -140,7 +140,7 @@ struct Runstate {
     var time: [UInt64] = [0, 0, 0, 0]
 
     mutating func change(to new: State, at now: UInt64) {
-        if entryTime != 0 && now > entryTime { time[state.rawValue] &+= now - entryTime }
+        if now > entryTime { time[state.rawValue] &+= now - entryTime }
         state = new
         entryTime = now
     }

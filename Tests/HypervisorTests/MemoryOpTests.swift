@@ -40,7 +40,7 @@ import XenABI
         #expect(f.call(.memoryOp, MemoryOpCmd.addToPhysmap.rawValue, Fixture.scratch.raw) == 0)
         #expect(f.domain.physmap.location(of: .sharedInfo) == gfn)
         #expect(f.domain.memory.isBacked(gfn.address))
-        #expect(try f.domain.memory.read(at: gfn.address, count: 4096) == [UInt8](repeating: 0, count: 4096))
+        try expectFreshSharedInfo(f, at: gfn)
         // Moving it carries the contents and unmaps the old page.
         try f.domain.memory.store(UInt64(0xABCD), at: gfn.address)
         let next = GFN(gfn.raw + 10)
@@ -56,7 +56,22 @@ import XenABI
         try f.domain.memory.fill(0xEE, at: gfn.address, count: 4096)
         try f.put(XenAddToPhysmap(domid: .domidSelf, space: 0, idx: 0, gpfn: gfn).bytes)
         #expect(f.call(.memoryOp, MemoryOpCmd.addToPhysmap.rawValue, Fixture.scratch.raw) == 0)
-        #expect(try f.domain.memory.read(at: gfn.address, count: 4096) == [UInt8](repeating: 0, count: 4096))
+        #expect(try f.domain.memory.read(at: gfn.address, count: 2048).allSatisfy { $0 != 0xEE })
+        try expectFreshSharedInfo(f, at: gfn)
+    }
+
+    /// A newly placed shared_info: event bitmaps clear, the wallclock and vCPU 0's pvclock
+    /// written (versions even and non-zero).
+    func expectFreshSharedInfo(_ f: Fixture, at gfn: GFN) throws {
+        let page = try f.domain.memory.read(at: gfn.address, count: 4096)
+        #expect(page[X86SharedInfo.Offset.evtchnPending..<X86SharedInfo.Offset.evtchnMask].allSatisfy { $0 == 0 })
+        let wcVersion = page.le(UInt32.self, at: X86SharedInfo.Offset.wcVersion)
+        #expect(wcVersion != 0 && wcVersion % 2 == 0)
+        #expect(page.le(UInt32.self, at: X86SharedInfo.Offset.wcSec) > 1_700_000_000)
+        let time = X86VCPUInfo.Offset.time
+        let version = page.le(UInt32.self, at: time + VCPUTimeInfo.Offset.version)
+        #expect(version != 0 && version % 2 == 0)
+        #expect(page.le(UInt32.self, at: time + VCPUTimeInfo.Offset.tscToSystemMul) != 0)
     }
 
     @Test func addToPhysmapErrors() throws {
