@@ -18,7 +18,9 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
 
     public init(name: String) {
         pthread_mutex_init(&mutex, nil)
-        thread = try? HostThread(name: name) { [unowned self] in self.loop() }
+        // The thread holds the queue until stop(): a forgotten stop leaks a thread, never
+        // touches freed memory.
+        thread = try? HostThread(name: name) { [self] in self.loop() }
     }
 
     deinit { pthread_mutex_destroy(&mutex) }

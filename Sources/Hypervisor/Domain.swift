@@ -16,6 +16,7 @@ public final class Domain: Sendable {
     public let console: Console
     public let eventChannels: EventChannelTable
     public let physmap: Physmap
+    public let grantTable: GrantTable
     public let vcpus: [VCPU]
     /// The domain's timers (singleshot, periodic, poll timeouts): one host thread.
     public let timers: any TimerQueue
@@ -43,6 +44,7 @@ public final class Domain: Sendable {
         console = Console()
         eventChannels = EventChannelTable(limit: config.maxEventChannels)
         physmap = try Physmap(maxGrantFrames: config.maxGrantFrames)
+        grantTable = GrantTable(domid: id, memory: memory, physmap: physmap, maxFrames: config.maxGrantFrames)
         vcpus = (0..<max(1, config.vcpus)).map { VCPU(id: VCPUID(UInt32($0))) }
         timers = hypervisor.services.makeTimerQueue(name: "d\(id.raw)-timers")
         systemTimeBase = hypervisor.services.monotonicNanoseconds()

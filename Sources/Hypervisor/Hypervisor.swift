@@ -44,6 +44,8 @@ public final class Hypervisor: Sendable {
 
     /// Forgets a domain (after its machine has been destroyed) and stops its timers.
     public func removeDomain(_ id: DomainID) {
+        // Peers in other domains become unbound; no stale binding outlives a reused id.
+        domain(id)?.evtchn.closeAll()
         let d = domains.withLock { $0.removeValue(forKey: id) }
         d?.timers.stop()
     }

@@ -48,6 +48,6 @@ extension VCPU {
         let d = domain
         guard !d.isShutDown else { return }
         XenTime.updateVCPUTime(self)
-        d.eventChannels.raiseVIRQ(VIRQ.timer, on: id)
+        d.evtchn.raiseVIRQ(.timer, on: id)
     }
 }

@@ -58,14 +58,5 @@ public enum VCPUHVMContext {
     }
 }
 
-/// VIRQ numbers the core raises itself (xen.h).
-public enum VIRQ {
-    public static let timer: UInt32 = 0
-    public static let debug: UInt32 = 1
-    public static let console: UInt32 = 2
-    public static let domExc: UInt32 = 3
-    public static let pcpuState: UInt32 = 9
-}
-
 /// `XEN_PVCLOCK_TSC_STABLE_BIT` in vcpu_time_info.flags.
 public let pvclockTSCStableBit: UInt8 = 1 << 0

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Petrel against a baseline taken in the same run.",
-        subcommands: [Boot.self, Hypercall.self])
+        subcommands: [Boot.self, Hypercall.self, Evtchn.self, Timer.self, Gntcopy.self])
 
     struct Boot: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -35,6 +35,38 @@ struct BenchCommand: ParsableCommand {
             Petrel.bootstrapLogging()
             let f = try HypercallBench(kernelPath: try kernel ?? DemoKernel.locate(), iterations: max(1, n)).run()
             print(f.line)
+        }
+    }
+
+    struct Evtchn: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "vCPU-to-vCPU event ping-pong round trip vs a bare exit (2 vCPUs).")
+        @Option(help: "Round trips.") var n: Int = 20_000
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+        func run() throws {
+            Petrel.bootstrapLogging()
+            print(try EvtchnBench(kernelPath: try kernel ?? DemoKernel.locate(), iterations: max(1, n)).run())
+        }
+    }
+
+    struct Timer: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lateness of 1 ms one-shot timers (p50, p99).")
+        @Option(help: "Timers.") var n: Int = 1000
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+        func run() throws {
+            Petrel.bootstrapLogging()
+            print(try TimerBench(kernelPath: try kernel ?? DemoKernel.locate(), iterations: max(1, n)).run())
+        }
+    }
+
+    struct Gntcopy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "GNTTABOP_copy throughput in 4 KiB pieces vs memcpy of the same bytes.")
+        @Option(help: "Bytes to copy.") var bytes: Int = 64 << 20
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+        func run() throws {
+            Petrel.bootstrapLogging()
+            print(try GntcopyBench(kernelPath: try kernel ?? DemoKernel.locate(), bytes: max(4096, bytes)).run())
         }
     }
 }

@@ -39,6 +39,7 @@ extension Hypervisor {
             guard idx == 0 else { throw .EINVAL }
             try d.physmap.place(.sharedInfo, at: gfn, in: d.memory)
             XenTime.updateAll(d)
+            d.evtchn.flushDeferred()
         case .grantTable:
             // Grant table v1 has no status frames.
             guard idx & xenMapIdxGrantTableStatus == 0, idx < UInt64(d.physmap.maxGrantFrames) else {

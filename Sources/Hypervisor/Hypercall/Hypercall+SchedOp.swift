@@ -67,9 +67,11 @@ extension Hypervisor {
         guard count <= Self.maxPollPorts else { throw .EINVAL }
         let raw = try ctx.copyIn(ports, count: count * 4)
         let list = (0..<count).map { EvtchnPort(raw.le(UInt32.self, at: $0 * 4)) }
-        for p in list { guard d.eventChannels.portIsValid(p) else { throw .EINVAL } }
-        func anyPending() -> Bool { list.contains { d.eventChannels.isPending($0) } }
-        if anyPending() { return }
+        // evtchn_port_poll: an invalid port is -EINVAL; a bound, pending one ends the poll.
+        var pendingNow = false
+        for p in list { if try d.evtchn.poll(p) { pendingNow = true } }
+        if pendingNow { return }
+        func anyPending() -> Bool { list.contains { (try? d.evtchn.poll($0)) ?? false } }
         guard let machine = d.machine else { return }
         let deadline = timeout == 0 ? nil : Optional(v.monotonic(ofSystemTime: timeout))
         v.state.withLock { $0.pollPorts = list.isEmpty ? [EvtchnPort(0)] : list }

@@ -56,6 +56,7 @@ extension Hypervisor {
             case .memoryOp: return try memoryOp(call, context)
             case .schedOp: return try schedOp(call, context)
             case .eventChannelOp: return try eventChannelOp(call, context)
+            case .grantTableOp: return try grantTableOp(call, context)
             case .vcpuOp: return try vcpuOp(call, context)
             case .setTimerOp: return try setTimerOp(call, context)
             default: return unimplemented(call, context)
