@@ -184,8 +184,8 @@ public final class GrantTable: Sendable {
                     }
                 }
             } else {
-                let raw = entry.flatMap { try? memory.load(UInt16.self, at: $0) } ?? 0
-                flags = GrantEntryFlags(rawValue: raw)
+                let combo = entry.flatMap { try? memory.loadAcquire(UInt32.self, at: $0) } ?? 0
+                flags = GrantEntryFlags(rawValue: UInt16(truncatingIfNeeded: combo))
             }
             if readonly { act!.readers += 1 } else { act!.writers += 1 }
             s.active[ref.raw] = act
@@ -260,7 +260,8 @@ public final class GrantTable: Sendable {
     /// The entry's frame and its page (`get_paged_frame`): RAM or a Xen page the granter has;
     /// nothing, or a page itself mapped from a grant, is `GNTST_bad_page`.
     private func pagedFrame(_ entry: GPA) throws(GrantStatus) -> (GFN, MemoryRegion) {
-        guard let raw = try? memory.load(UInt32.self, at: entry.advanced(by: UInt64(GrantEntryV1.Offset.frame))) else {
+        // (loadAcquire: non-generic, so no generic dispatch on this hot path; the field is aligned.)
+        guard let raw = try? memory.loadAcquire(UInt32.self, at: entry.advanced(by: UInt64(GrantEntryV1.Offset.frame))) else {
             throw .generalError
         }
         let frame = GFN(UInt64(raw))

@@ -46,6 +46,8 @@ public final class Hypervisor: Sendable {
     public func removeDomain(_ id: DomainID) {
         // Peers in other domains become unbound; no stale binding outlives a reused id.
         domain(id)?.evtchn.closeAll()
+        // Its mappings of other domains' grants go, and with them any reference cycle.
+        _ = domain(id)?.grantTable.releaseAll()
         let d = domains.withLock { $0.removeValue(forKey: id) }
         d?.timers.stop()
     }

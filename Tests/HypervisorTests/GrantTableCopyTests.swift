@@ -171,4 +171,36 @@ import XenABI
         for i in expected.indices { expected[i].status = .okay }
         #expect(back == expected.flatMap(\.bytes))
     }
+
+    @Test func concurrentCopiesAndMapsLeaveNoPins() async throws {
+        let g = try setUp(pages: 4)
+        let granter = g.granter, mapper = g.mapper
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<3 {
+                group.addTask {
+                    for i in 0..<300 {
+                        let ref = GrantRef(Self.firstRef + UInt32((i + t) % 4))
+                        try? GrantTable.copy(from: .grant(ref, in: granter, offset: 0),
+                                             to: .frame(GFN(0x300 + UInt64(t)), in: mapper, offset: 0),
+                                             length: 4096, by: mapper.id)
+                        try? GrantTable.copy(from: .frame(GFN(0x300 + UInt64(t)), in: mapper, offset: 0),
+                                             to: .grant(ref, in: granter, offset: 0), length: 64, by: mapper.id)
+                    }
+                }
+            }
+            group.addTask {
+                for i in 0..<300 {
+                    let ref = GrantRef(Self.firstRef + UInt32(i % 4))
+                    if let m = try? GrantTable.map(ref: ref, from: granter, by: mapper.id, readonly: i % 2 == 0) {
+                        _ = try? m.read(at: 0, count: 8)
+                        GrantTable.unmap(m)
+                    }
+                }
+            }
+        }
+        for i in 0..<4 {
+            #expect(g.granter.grantTable.pinCount(GrantRef(Self.firstRef + UInt32(i))) == 0)
+            #expect(try g.entry(Self.firstRef + UInt32(i)).flags == .permitAccess)
+        }
+    }
 }

@@ -167,6 +167,7 @@ extension Hypervisor {
         let chunk = 64
         let size = GnttabCopy.size
         var statuses = StatusWriter(ctx: ctx)
+        var domains = CopyDomains(caller: ctx.domain)
         var done = 0
         while done < count {
             let n = min(chunk, count - done)
@@ -175,7 +176,7 @@ extension Hypervisor {
             for j in 0..<n {
                 let at = base.advanced(by: UInt64(j * size))
                 let op = if let ops { GnttabCopy(bytes: ops, at: j * size) } else { try ctx.copyIn(GnttabCopy.self, from: at) }
-                let status = copyOne(op, ctx.domain)
+                let status = copyOne(op, &domains)
                 try statuses.store(status, at: at.advanced(by: UInt64(GnttabCopy.Offset.status)))
             }
             done += n
@@ -183,11 +184,11 @@ extension Hypervisor {
     }
 
     /// `gnttab_copy_one`: resolves both domains (`gnttab_copy_lock_domains`) and copies.
-    private func copyOne(_ op: GnttabCopy, _ caller: Domain) -> GrantStatus {
+    private func copyOne(_ op: GnttabCopy, _ domains: inout CopyDomains) -> GrantStatus {
         do {
-            let source = try copyEndpoint(op.source, gref: op.flags.contains(.sourceGref), caller)
-            let dest = try copyEndpoint(op.dest, gref: op.flags.contains(.destGref), caller)
-            try GrantTable.copy(from: source, to: dest, length: op.len, by: caller.id)
+            let source = try copyEndpoint(op.source, gref: op.flags.contains(.sourceGref), &domains)
+            let dest = try copyEndpoint(op.dest, gref: op.flags.contains(.destGref), &domains)
+            try GrantTable.copy(from: source, to: dest, length: op.len, by: domains.caller.id)
             return .okay
         } catch {
             return error
@@ -197,15 +198,9 @@ extension Hypervisor {
     /// `gnttab_copy_lock_domain`: only DOMID_SELF may name a frame (even the caller's own id
     /// may not); a grant may be in any domain (`rcu_lock_domain_by_any_id`), since the grant
     /// itself says who may use it.
-    private func copyEndpoint(_ p: GnttabCopyPtr, gref: Bool, _ caller: Domain) throws(GrantStatus) -> GrantCopyEndpoint {
+    private func copyEndpoint(_ p: GnttabCopyPtr, gref: Bool, _ domains: inout CopyDomains) throws(GrantStatus) -> GrantCopyEndpoint {
         guard gref || p.domid == .domidSelf else { throw .permissionDenied }
-        let d: Domain
-        if p.domid == .domidSelf || p.domid == caller.id {
-            d = caller
-        } else {
-            guard let other = domain(p.domid) else { throw .badDomain }
-            d = other
-        }
+        let d = try domains.lookup(p.domid, in: self)
         return gref ? .grant(p.ref, in: d, offset: p.offset) : .frame(p.gmfn, in: d, offset: p.offset)
     }
 
@@ -213,6 +208,24 @@ extension Hypervisor {
         var b = [UInt8](repeating: 0, count: 2)
         b.setLE(UInt16(bitPattern: status.rawValue), at: 0)
         return b
+    }
+}
+
+/// The domains a batch of copies names, looked up once per batch rather than once per op, as
+/// Xen keeps the last source and destination domains locked across `gnttab_copy_one` calls.
+private struct CopyDomains {
+    let caller: Domain
+    private var last: Domain?
+
+    init(caller: Domain) { self.caller = caller }
+
+    /// `rcu_lock_domain_by_any_id`: DOMID_SELF or the caller's id is the caller.
+    mutating func lookup(_ id: DomainID, in hypervisor: Hypervisor) throws(GrantStatus) -> Domain {
+        if id == .domidSelf || id == caller.id { return caller }
+        if let last, last.id == id { return last }
+        guard let d = hypervisor.domain(id) else { throw .badDomain }
+        last = d
+        return d
     }
 }
 
