@@ -19,6 +19,7 @@ final class KVMVCPU: @unchecked Sendable {
     let vcpu: VCPU
     private let parker = Parker()
     private let thread = Mutex<HostThread?>(nil)
+    private let joined = Atomic<Bool>(false)
     /// Exits seen, by kind (for diagnostics and benchmarks).
     let exits = Atomic<UInt64>(0)
 
@@ -105,8 +106,9 @@ final class KVMVCPU: @unchecked Sendable {
             k.base = g.base; k.limit = g.limit; k.selector = g.selector
             let ar = g.attributes
             k.type = UInt8(ar & 0xF); k.s = UInt8((ar >> 4) & 1); k.dpl = UInt8((ar >> 5) & 3)
-            k.present = UInt8((ar >> 7) & 1); k.avl = UInt8((ar >> 12) & 1); k.l = UInt8((ar >> 13) & 1)
-            k.db = UInt8((ar >> 14) & 1); k.g = UInt8((ar >> 15) & 1)
+            // Xen's packed attribute format: descriptor bits 40-47 then 52-55 (AVL, L, D/B, G).
+            k.present = UInt8((ar >> 7) & 1); k.avl = UInt8((ar >> 8) & 1); k.l = UInt8((ar >> 9) & 1)
+            k.db = UInt8((ar >> 10) & 1); k.g = UInt8((ar >> 11) & 1)
             k.unusable = k.present == 0 ? 1 : 0
             return k
         }
@@ -143,9 +145,12 @@ final class KVMVCPU: @unchecked Sendable {
 
     func park(until deadline: UInt64? = nil) { parker.park(until: deadline) }
 
+    /// Waits for the vCPU thread to end. The thread stays reachable for kicks meanwhile:
+    /// they are how a shutdown reaches a vCPU that is running or halted.
     func join() {
-        let t = thread.withLock { t -> HostThread? in defer { t = nil }; return t }
-        t?.join()
+        guard let t = thread.withLock({ $0 }) else { return }
+        guard joined.exchange(true, ordering: .acquiringAndReleasing) == false else { return }
+        t.join()
     }
 
     // MARK: Registers

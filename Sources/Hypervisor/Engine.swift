@@ -45,7 +45,8 @@ public struct X86RegisterState: Sendable, Equatable {
     public struct Segment: Sendable, Equatable {
         public var base: UInt64
         public var limit: UInt32
-        /// Attributes in VMX "access rights" form (type, S, DPL, P, AVL, L, D/B, G).
+        /// Attributes in Xen's packed form (`vcpu_hvm_context` `*_ar`): descriptor bits 40-47
+        /// (type, S, DPL, P) in bits 0-7, then bits 52-55 (AVL, L, D/B, G) in bits 8-11.
         public var attributes: UInt16
         public var selector: UInt16
         public init(base: UInt64, limit: UInt32, attributes: UInt16, selector: UInt16 = 0) {

@@ -83,12 +83,15 @@ long_mode_entry:
         xorl    %ebp, %ebp
 
 
-        /* Zero .bss (Swift globals). Page tables, stack and the fixed pages live in .noinit. */
+        /* Zero .bss (Swift globals). Page tables, stack and the fixed pages live in .noinit.
+         * 8 bytes per step (the linker script aligns both ends to 16): this host's KVM
+         * backend runs `rep` one iteration at a time. */
         leaq    __bss_start(%rip), %rdi
         leaq    __bss_end(%rip), %rcx
         subq    %rdi, %rcx
+        shrq    $3, %rcx
         xorl    %eax, %eax
-        rep stosb
+        rep stosq
 
         call    petrel_idt_install
         movl    %esi, %edi              /* zero-extends: startInfo GPA < 4 GiB */
@@ -107,6 +110,12 @@ boot_gdt_end:
 boot_gdt_descriptor:
         .word   boot_gdt_end - boot_gdt - 1
         .long   boot_gdt
+/* The same GDT for lgdt in 64-bit mode (10-byte descriptor), used by the APs. */
+        .balign 16
+        .globl  boot_gdt_descriptor64
+boot_gdt_descriptor64:
+        .word   boot_gdt_end - boot_gdt - 1
+        .quad   boot_gdt
 
 /* Static boot page tables: loaded with the image, so 32-bit code only points CR3 here. */
         .section .data.pagetables, "aw"

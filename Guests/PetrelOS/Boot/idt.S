@@ -1,11 +1,19 @@
 /*
- * Exception vectors 0-31. Each stub pushes a dummy error code when the CPU does
- * not, then the vector number, and jumps to a common path that calls Swift's
+ * The IDT (256 gates, one page) and the stubs behind it.
+ *
+ * Vectors 0-31: each stub pushes a dummy error code when the CPU does not, then
+ * the vector number, and jumps to a common path that calls Swift's
  * petrel_exception(vector, error, rip, cr2, rsp). That never returns: it prints the
  * fault and shuts the domain down with SHUTDOWN_crash. No `int n` anywhere.
+ *
+ * The event-channel upcall (HVM_PARAM_CALLBACK_IRQ, type 2 = vector) gets its gate
+ * from petrel_idt_set_gate when the event driver starts. Xen injects that vector
+ * directly, so the stub sends no LAPIC EOI.
  */
 #define SEL_CODE64 0x08
-#define NVECTORS 32
+#define NEXCEPTIONS 32
+#define NVECTORS 256
+#define HYPERCALL_SCHED_OP 29   /* __HYPERVISOR_sched_op */
 
         .text
         .macro  VECTOR n
@@ -35,13 +43,70 @@ exception_common:
         call    petrel_exception
         jmp     petrel_halt_forever
 
-/* void petrel_idt_install(void): build the 32 interrupt gates and load the IDT. */
+/*
+ * void petrel_idt_install(void): build the 32 exception gates and load them. Boot
+ * uses a 32-entry table; the event driver switches to the full one
+ * (petrel_idt_set_gate), so a guest that never takes an interrupt touches no
+ * extra page.
+ */
         .globl  petrel_idt_install
 petrel_idt_install:
         leaq    idt_table(%rip), %rdi
         leaq    vector_0(%rip), %rax
-        movl    $NVECTORS, %ecx
-1:      movq    %rax, %rdx
+        movl    $NEXCEPTIONS, %ecx
+1:      call    write_gate
+        addq    $16, %rdi
+        addq    $16, %rax               /* stubs are 16-byte aligned, each < 16 bytes */
+        decl    %ecx
+        jnz     1b
+        lidt    idt_descriptor(%rip)
+        ret
+
+        .globl  petrel_upcall_entry_address
+petrel_upcall_entry_address:
+        leaq    petrel_upcall_entry(%rip), %rax
+        ret
+
+/* void petrel_idt_load(void): load the (shared) IDT on this CPU (APs). */
+        .globl  petrel_idt_load
+petrel_idt_load:
+        lidt    idt_descriptor(%rip)
+        ret
+
+/* void petrel_idt_set_gate(uint64_t vector, uint64_t handler): 64-bit interrupt gate,
+ * DPL 0, in the 256-entry table (switched to on first use: the 32 exception gates
+ * are copied, the rest cleared, and this CPU loads it; APs load it when they start). */
+        .globl  petrel_idt_set_gate
+petrel_idt_set_gate:
+        leaq    idt_full(%rip), %rax
+        cmpq    %rax, idt_descriptor + 2(%rip)
+        je      1f
+        pushq   %rdi
+        pushq   %rsi
+        movq    %rax, %rdi
+        leaq    idt_table(%rip), %rsi
+        movl    $(NEXCEPTIONS * 16 / 8), %ecx
+        cld
+        rep movsq
+        movl    $((NVECTORS - NEXCEPTIONS) * 16 / 8), %ecx
+        xorl    %eax, %eax
+        rep stosq
+        leaq    idt_full(%rip), %rax
+        movq    %rax, idt_descriptor + 2(%rip)
+        movw    $(NVECTORS * 16 - 1), idt_descriptor(%rip)
+        lidt    idt_descriptor(%rip)
+        popq    %rsi
+        popq    %rdi
+1:      movzbl  %dil, %edi
+        shlq    $4, %rdi
+        leaq    idt_full(%rip), %rax
+        addq    %rax, %rdi
+        movq    %rsi, %rax
+        jmp     write_gate
+
+/* Gate for handler rax at rdi. Clobbers rdx only. */
+write_gate:
+        movq    %rax, %rdx
         movw    %dx, 0(%rdi)            /* offset 15:0 */
         movw    $SEL_CODE64, 2(%rdi)
         movw    $0x8E00, 4(%rdi)        /* present, DPL 0, 64-bit interrupt gate, IST 0 */
@@ -50,11 +115,95 @@ petrel_idt_install:
         shrq    $16, %rdx
         movl    %edx, 8(%rdi)           /* offset 63:32 */
         movl    $0, 12(%rdi)
-        addq    $16, %rdi
-        addq    $16, %rax               /* stubs are 16-byte aligned, each < 16 bytes */
-        decl    %ecx
-        jnz     1b
-        lidt    idt_descriptor(%rip)
+        ret
+
+/*
+ * The event-channel upcall. An interrupt gate, so IF is clear inside. Saves the
+ * caller-saved registers, calls Swift's petrel_upcall() on an aligned stack, then
+ * applies the block-window fixup below and returns with iretq.
+ *
+ * Frame (offsets from rbp after the pushes): 0 rbp, 8 r11, 16 r10, 24 r9, 32 r8,
+ * 40 rdi, 48 rsi, 56 rdx, 64 rcx, 72 rax, 80 rip, 88 cs, 96 rflags, 104 rsp, 112 ss.
+ */
+#define F_RAX 72
+#define F_RIP 80
+#define F_RSP 104
+        .globl  petrel_upcall_entry
+        .balign 16
+petrel_upcall_entry:
+        pushq   %rax
+        pushq   %rcx
+        pushq   %rdx
+        pushq   %rsi
+        pushq   %rdi
+        pushq   %r8
+        pushq   %r9
+        pushq   %r10
+        pushq   %r11
+        pushq   %rbp
+        movq    %rsp, %rbp
+        andq    $-16, %rsp
+        cld
+        call    petrel_upcall
+
+        /*
+         * Block-window fixup. petrel_sched_op_window does `sti; call <sched_op slot>`
+         * so that SCHEDOP_block/poll sleep with interrupts on. If this upcall
+         * arrived after the sti but before the hypercall trapped (RIP at the call,
+         * or anywhere in the sched_op slot with the window's return address on the
+         * stack), the event that should have woken the sleep has just been handled:
+         * skip the hypercall (resume at the window's end, rax = 0) so the caller
+         * re-checks its condition instead of sleeping through it. Landing here after
+         * the hypercall completed (RIP at the slot's ret) takes the same path and
+         * only replaces that ret.
+         */
+        movq    F_RIP(%rbp), %rax
+        leaq    petrel_block_window_start(%rip), %rcx
+        leaq    petrel_block_window_end(%rip), %rdx
+        cmpq    %rcx, %rax
+        jb      2f
+        cmpq    %rdx, %rax
+        jb      1f                      /* RIP at the call: not yet in the slot */
+2:      leaq    hypercall_page + HYPERCALL_SCHED_OP * 32(%rip), %rcx
+        subq    %rcx, %rax
+        cmpq    $32, %rax
+        jae     3f                      /* not in the sched_op slot */
+        movq    F_RSP(%rbp), %rcx
+        cmpq    %rdx, (%rcx)            /* return address is the window's end? */
+        jne     3f
+        addq    $8, F_RSP(%rbp)         /* drop it: we resume there directly */
+1:      movq    %rdx, F_RIP(%rbp)
+        movq    $0, F_RAX(%rbp)
+3:
+        movq    %rbp, %rsp
+        popq    %rbp
+        popq    %r11
+        popq    %r10
+        popq    %r9
+        popq    %r8
+        popq    %rdi
+        popq    %rsi
+        popq    %rdx
+        popq    %rcx
+        popq    %rax
+        iretq
+
+/*
+ * int64_t petrel_sched_op_window(uint64_t cmd, uint64_t arg): sched_op with IF set
+ * only for the duration of the hypercall. Call with IF clear; returns with IF clear.
+ * Returns 0 without sleeping if an upcall arrives before the hypercall traps (see
+ * the fixup above).
+ */
+        .globl  petrel_sched_op_window
+petrel_sched_op_window:
+        leaq    hypercall_page + HYPERCALL_SCHED_OP * 32(%rip), %rax
+        sti
+        .globl  petrel_block_window_start
+petrel_block_window_start:
+        call    *%rax                   /* in the STI shadow: no upcall before the call */
+        .globl  petrel_block_window_end
+petrel_block_window_end:
+        cli
         ret
 
 /* void petrel_triple_fault(void): an IDT with limit 0 makes any exception
@@ -69,7 +218,7 @@ petrel_triple_fault:
         .section .data
         .balign 16
 idt_descriptor:
-        .word   NVECTORS * 16 - 1
+        .word   NEXCEPTIONS * 16 - 1
         .quad   idt_table
         .balign 16
 empty_idt_descriptor:
@@ -79,6 +228,9 @@ empty_idt_descriptor:
         .section .noinit, "aw", @nobits
         .balign 16
 idt_table:
+        .skip   NEXCEPTIONS * 16
+        .balign 4096
+idt_full:
         .skip   NVECTORS * 16
 
         .section .note.GNU-stack, "", @progbits

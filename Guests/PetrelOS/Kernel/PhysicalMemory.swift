@@ -44,6 +44,22 @@ struct PhysRegion {
         pointer(offset, MemoryLayout<T>.size).storeBytes(of: value, as: T.self)
     }
 
+    /// A C struct of the Xen ABI (trivially copyable, but not BitwiseCopyable to Swift
+    /// when it holds a union), at an offset aligned for it.
+    func loadStruct<T>(_ type: T.Type, at offset: Int) -> T {
+        precondition(offset % MemoryLayout<T>.alignment == 0)
+        return pointer(offset, MemoryLayout<T>.size).load(as: T.self)
+    }
+
+    func storeStruct<T>(_ value: T, at offset: Int) {
+        precondition(offset % MemoryLayout<T>.alignment == 0)
+        let p = pointer(offset, MemoryLayout<T>.size)
+        withUnsafeBytes(of: value) { bytes in
+            // SAFETY: `bytes` is the value's own representation, size bytes long.
+            p.copyMemory(from: bytes.baseAddress!, byteCount: MemoryLayout<T>.size)
+        }
+    }
+
     func u8(_ offset: Int) -> UInt8 { load(UInt8.self, at: offset) }
     func u16(_ offset: Int) -> UInt16 { load(UInt16.self, at: offset) }
     func u32(_ offset: Int) -> UInt32 { load(UInt32.self, at: offset) }

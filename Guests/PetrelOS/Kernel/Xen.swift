@@ -52,13 +52,13 @@ enum Xen {
     // MARK: xen_version (hypercall 17)
 
     static func version(_ cmd: Int32, _ arg: UInt64 = 0) -> Int64 {
-        call(__HYPERVISOR_xen_version, UInt64(cmd), arg)
+        call(__HYPERVISOR_xen_version, UInt64(UInt32(bitPattern: cmd)), arg)
     }
 
     // MARK: sched_op (hypercall 29)
 
     static func schedOp(_ cmd: Int32, _ arg: UInt64 = 0) -> Int64 {
-        call(__HYPERVISOR_sched_op, UInt64(cmd), arg)
+        call(__HYPERVISOR_sched_op, UInt64(UInt32(bitPattern: cmd)), arg)
     }
 
     static func yield() -> Int64 { schedOp(SCHEDOP_yield) }
@@ -101,7 +101,7 @@ enum Xen {
     // MARK: memory_op (hypercall 12)
 
     static func memoryOp(_ cmd: Int32, _ arg: UInt64) -> Int64 {
-        call(__HYPERVISOR_memory_op, UInt64(cmd), arg)
+        call(__HYPERVISOR_memory_op, UInt64(UInt32(bitPattern: cmd)), arg)
     }
 
     /// XENMEM_current_reservation / XENMEM_maximum_reservation for a domain (pages).

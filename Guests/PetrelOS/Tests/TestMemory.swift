@@ -20,7 +20,7 @@ enum TestMemory {
         }
         memoryMap(&t, info)
         reservations(&t, info)
-        physmap(&t, info)
+        physmap(&t)
 
         t.expectRC("XENMEM_memory_map with unmapped argument",
                    Xen.memoryOp(XENMEM_memory_map, unmappedAddress), -XenErrno.EFAULT)
@@ -76,12 +76,10 @@ enum TestMemory {
 
     // MARK: XENMEM_add_to_physmap
 
-    private static func physmap(_ t: inout TestContext, _ info: StartInfo) {
-        let sharedGfn = freeGfn(above: (info.ramEnd + pageSize - 1) / pageSize, info)
-        let grantGfn = freeGfn(above: sharedGfn + 1, info)
-        guard (grantGfn + 1) * pageSize <= identityMappedLimit else {
-            return t.fail("XENMEM_add_to_physmap", "no free gfn above RAM below 4 GiB")
-        }
+    private static func physmap(_ t: inout TestContext) {
+        // Physmap's layout: shared_info at the first free gfn above RAM, grant frames after it.
+        let sharedGfn = Physmap.sharedInfoGfn
+        let grantGfn = Physmap.grantFrameGfn(0)
 
         let rcShared = Xen.addToPhysmap(space: UInt32(XENMAPSPACE_shared_info), index: 0, gfn: sharedGfn)
         t.expectRC("XENMAPSPACE_shared_info", rcShared, 0)
@@ -108,28 +106,5 @@ enum TestMemory {
         petrel_barrier()
         t.expectEqual(check, page.u64(4088), pattern)
         page.store(saved, at: 4088)
-    }
-
-    /// The first gfn >= `start` outside every memmap entry and not a ring page we know of.
-    private static func freeGfn(above start: UInt64, _ info: StartInfo) -> UInt64 {
-        let consolePfn = Xen.hvmGetParam(HVM_PARAM_CONSOLE_PFN).1
-        let storePfn = Xen.hvmGetParam(HVM_PARAM_STORE_PFN).1
-        var gfn = start
-        var moved = true
-        while moved {
-            moved = false
-            for i in 0..<info.memmapCount {
-                let e = info.memmap(i)
-                if gfn * pageSize >= e.address && gfn * pageSize < e.end {
-                    gfn = (e.end + pageSize - 1) / pageSize
-                    moved = true
-                }
-            }
-            if gfn == consolePfn || gfn == storePfn {
-                gfn += 1
-                moved = true
-            }
-        }
-        return gfn
     }
 }

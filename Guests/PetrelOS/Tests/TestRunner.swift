@@ -46,6 +46,34 @@ struct TestContext {
         out.s("FAIL ").s(name).s(": ").s(check).s(": expected ").s(expected).s(" got ").int(got).end()
     }
 
+    /// Checks a hypercall result that may legitimately be one of two values.
+    @inline(never)
+    mutating func expectRC(_ check: StaticString, _ got: Int64, _ expected: Int64, or alternative: Int64) {
+        guard !failed, got != expected, got != alternative else { return }
+        failed = true
+        out.s("FAIL ").s(name).s(": ").s(check).s(": expected ").rc(expected).s(" or ").rc(alternative)
+            .s(" got ").rc(got).end()
+    }
+
+    /// Checks an unsigned value against a range [low, high] (printed in decimal).
+    @inline(never)
+    mutating func expectRange(_ check: StaticString, _ got: UInt64, _ low: UInt64, _ high: UInt64) {
+        guard !failed, got < low || got > high else { return }
+        failed = true
+        out.s("FAIL ").s(name).s(": ").s(check).s(": expected ").dec(low).s("..").dec(high).s(" got ").dec(got).end()
+    }
+
+    /// Reports a failed SMP.start.
+    mutating func fail(_ f: SMPFailure) {
+        if f.rc != 0 { expectRC(f.check, f.rc, 0) } else { fail(f.check) }
+    }
+
+    /// Starts the Xen runtime (shared_info, event upcall): Events.start().
+    mutating func startRuntime() -> Bool {
+        expectRC("runtime start (shared_info, HVM_PARAM_CALLBACK_IRQ)", Events.start(), 0)
+        return ok
+    }
+
     /// Prints the verdict line if no check failed.
     func finish() {
         if !failed { out.s("PASS ").s(name).end() }
@@ -74,6 +102,18 @@ enum TestRunner {
         if name.equals("sched") { return needXen("sched", TestSched.run) }
         if name.equals("bench-hypercall") { return TestBenchHypercall.run() }
 
+        // The Xen runtime: events, time, timers, SMP, grant tables.
+        if name.equals("evtchn") { return needXen("evtchn", TestEvtchn.run) }
+        if name.equals("timer") { return needXen("timer", TestTimer.run) }
+        if name.equals("smp") { return needXen("smp", TestSMP.run) }
+        if name.equals("ipi") { return needXen("ipi", TestIPI.run) }
+        if name.equals("grant") { return needXen("grant", TestGrant.run) }
+        if name.equals("storm") { return needXen("storm", TestStorm.run) }
+        if name.equals("timeraccuracy") { return needXen("timeraccuracy", TestTimerAccuracy.run) }
+        if name.equals("bench-evtchn") { return needXen("bench-evtchn", TestBenchEvtchn.run) }
+        if name.equals("bench-timer") { return needXen("bench-timer", TestBenchTimer.run) }
+        if name.equals("bench-gntcopy") { return needXen("bench-gntcopy", TestBenchGntcopy.run) }
+
         out.s("FAIL ").bytes(name.region, count: name.count).s(": unknown test").end()
     }
 
@@ -85,5 +125,17 @@ enum TestRunner {
         }
         body(&t)
         t.finish()
+    }
+
+    /// `key=N` from the command line, `fallback` if absent; nil (after a FAIL line) if malformed.
+    static func parameter(_ t: inout TestContext, _ key: StaticString, default fallback: UInt64,
+                          range: ClosedRange<UInt64> = 1...UInt64.max) -> UInt64? {
+        guard let word = Boot.cmdline.value(key) else { return fallback }
+        guard let v = word.integer, range.contains(v) else {
+            t.fail("bad command-line value", "")
+            out.s("bad ").s(key).s("=").bytes(word.region, count: word.count).end()
+            return nil
+        }
+        return v
     }
 }

@@ -1,0 +1,80 @@
+// A chain of one-shot timers on vCPU 0 for test=timeraccuracy and test=bench-timer:
+// timer k+1 is armed by the VIRQ_TIMER handler of timer k, with deadline = deadline k
+// + period. The handler records lateness = pvclock at the handler - deadline in
+// Samples (an early event counts as early, with lateness 0). The vCPU idles in
+// SCHEDOP_poll on the timer port (Sched.poll with the IF window) with a timeout of
+// deadline + 100 ms; a timer that has not fired by then is lost and the chain goes
+// on from now.
+
+enum TimerSeries {
+    /// State in WorkArea.shared: 0 deadline, 8 next index, 16 n, 24 early, 32 period, 40 stray, 48 samples.
+    static var state: PhysRegion { WorkArea.shared.sub(1024, 64) }
+    static let lostAfter: UInt64 = 100 * nsPerMs
+
+    static let handler: EventHandler = { _ in
+        let now = Clock.now()
+        let s = TimerSeries.state
+        let i = s.load64(8)
+        let n = s.load64(16)
+        guard i < n else {
+            s.fetchAdd64(40, 1)
+            return
+        }
+        let deadline = s.load64(0)
+        let filled = Int(s.load64(48))
+        if now < deadline {
+            s.fetchAdd64(24, 1)
+            Samples.store(filled, 0)
+        } else {
+            Samples.store(filled, UInt32(clamping: now - deadline))
+        }
+        s.store64(48, UInt64(filled + 1))
+        s.store64(8, i + 1)
+        let next = deadline + s.load64(32)
+        s.store64(0, next)
+        if i + 1 < n { _ = Timer.setSingleshot(next) }
+    }
+
+    struct Result {
+        var samples: Int
+        var early: UInt64
+        var lost: UInt64
+        var stray: UInt64
+    }
+
+    /// Binds VIRQ_TIMER on vCPU 0 to the series handler and runs `n` timers.
+    static func run(_ t: inout TestContext, n: Int, period: UInt64) -> Result? {
+        precondition(n <= Samples.capacity)
+        guard t.startRuntime() else { return nil }
+        t.expectRC("VCPUOP_stop_periodic_timer", Timer.stopPeriodic(), 0)
+        t.expectRC("bind VIRQ_TIMER on vCPU 0", Timer.bindVirq(cpu: 0, handler), 0)
+        guard t.ok else { return nil }
+        let port = PerCPU(0).timerPort
+        let s = state
+        s.fill(0)
+        s.store64(16, UInt64(n))
+        s.store64(32, period)
+        CPU.disableInterrupts()
+        s.store64(0, Clock.now() + period)
+        t.expectRC("VCPUOP_set_singleshot_timer", Timer.setSingleshot(s.load64(0)), 0)
+        guard t.ok else { return nil }
+        var lost: UInt64 = 0
+        while s.load64(8) < UInt64(n) {
+            let deadline = s.load64(0)
+            let now = Clock.now()
+            if now > deadline + lostAfter {
+                lost += 1
+                let i = s.load64(8) + 1
+                s.store64(8, i)
+                s.store64(0, now + period)
+                if i < UInt64(n) { _ = Timer.setSingleshot(now + period) }
+                continue
+            }
+            _ = Sched.poll(port: port, timeout: deadline + lostAfter + 1, window: true)
+        }
+        _ = Timer.stopSingleshot()
+        let samples = Int(s.load64(48))
+        Samples.sort(samples)
+        return Result(samples: samples, early: s.load64(24), lost: lost, stray: s.load64(40))
+    }
+}
