@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         .target(name: "CKVM"),
@@ -24,6 +25,12 @@ let package = Package(
         .target(name: "GuestMemory", dependencies: ["HostOS", "XenABI", .product(name: "Atomics", package: "swift-atomics")]),
         .target(name: "Hypervisor", dependencies: [
             "XenABI", "GuestMemory", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "XenStore", dependencies: [
+            "XenABI",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "EngineKVM", dependencies: ["Hypervisor", "GuestMemory", "HostOS", "XenABI", "CKVM"]),
         .target(name: "Toolstack", dependencies: [
@@ -41,6 +48,7 @@ let package = Package(
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory", "XenABI"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestMemory", "XenABI"]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "GuestMemory"]),
+        .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "XenABI"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Toolstack", "EngineKVM", "HostOS"]),
     ]
 )

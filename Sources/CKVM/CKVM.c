@@ -59,3 +59,14 @@ int ckvm_get_msr_raw(int vcpu_fd, uint32_t index, uint64_t *value) {
     *value = m.e.data;
     return 0;
 }
+
+int ckvm_withdraw_interrupt(int vcpu_fd) {
+    struct kvm_vcpu_events ev;
+    memset(&ev, 0, sizeof ev);
+    if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) != 0) return -1;
+    if (!ev.interrupt.injected) return 0;
+    ev.interrupt.injected = 0;
+    ev.flags = 0;
+    if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) != 0) return -1;
+    return 1;
+}

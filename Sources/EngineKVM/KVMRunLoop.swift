@@ -17,18 +17,27 @@ struct KVMRunLoop {
         let run = vcpu.run
         let syncAll = UInt64(CKVM_SYNC_X86_REGS | CKVM_SYNC_X86_SREGS | CKVM_SYNC_X86_EVENTS)
         let core = vcpu.vcpu
-        while !domain.isShutDown {
+        while true {
+            // A kick asks us to look at our state; we are about to. Clearing first means a
+            // kick from now on bounces the next KVM_RUN, and none is lost.
+            ckvm_run_set_immediate_exit(run, 0)
+            if domain.isShutDown { break }
             if !core.isUp {
                 // VCPUOP_down: off the CPU until VCPUOP_up kicks us.
                 vcpu.park()
                 continue
             }
-            injectUpcall()
+            let queued = injectUpcall()
             ckvm_set_valid_regs(run, syncAll)
             var err: Int32 = 0
             let rc = ckvm_run(vcpu.fd.rawValue, &err)
             if rc < 0 {
-                ckvm_run_set_immediate_exit(run, 0)
+                if queued {
+                    // KVM_RUN bounced with our interrupt queued. This backend can lose an
+                    // interrupt cancelled that way, so take it back and queue it afresh next
+                    // time (upcall_pending is still set: the vector stays asserted).
+                    _ = ckvm_withdraw_interrupt(vcpu.fd.rawValue)
+                }
                 if err == 4 /* EINTR */ || err == 11 /* EAGAIN */ { continue }
                 crash("KVM_RUN failed: errno \(err)")
                 break
@@ -75,19 +84,21 @@ struct KVMRunLoop {
     /// Delivers the event-channel upcall the way Xen does for a callback vector: while
     /// `evtchn_upcall_pending` is set, the vector is asserted; it is injected as soon as the
     /// guest can take an interrupt (else KVM is asked for an interrupt window). No EOI.
-    private func injectUpcall() {
+    /// Returns true if it queued the vector for this entry.
+    private func injectUpcall() -> Bool {
         let run = vcpu.run
         guard let vector = vcpu.vcpu.pendingUpcallVector else {
             ckvm_run_request_interrupt_window(run, 0)
-            return
+            return false
         }
         if ckvm_run_ready_for_interrupt(run) != 0 && ckvm_run_if_flag(run) != 0 {
             if ckvm_interrupt(vcpu.fd.rawValue, UInt32(vector)) == 0 {
                 ckvm_run_request_interrupt_window(run, 0)
-                return
+                return true
             }
         }
         ckvm_run_request_interrupt_window(run, 1)
+        return false
     }
 
     private func crash(_ reason: String) {

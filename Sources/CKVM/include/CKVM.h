@@ -116,6 +116,10 @@ static inline uint64_t ckvm_rdtsc(void) {
 /// Reads one MSR of a vCPU with KVM_GET_MSRS; returns 0 on success.
 int ckvm_get_msr_raw(int vcpu_fd, uint32_t index, uint64_t *value);
 
+/// Takes back an interrupt queued with KVM_INTERRUPT but not delivered (KVM_GET/SET_VCPU_EVENTS).
+/// Returns 1 if one was queued and is now withdrawn, 0 if none, -1 on error.
+int ckvm_withdraw_interrupt(int vcpu_fd);
+
 /// KVM_INTERRUPT: queue an external interrupt (userspace irqchip).
 int ckvm_interrupt(int vcpu_fd, uint32_t vector);
 
