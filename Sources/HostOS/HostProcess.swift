@@ -45,8 +45,17 @@ public final class HostProcess {
         envStrings += environment.map { "\($0.key)=\($0.value)" }
         var envp: [UnsafeMutablePointer<CChar>?] = envStrings.map { strdup($0) } + [nil]
         defer { for p in envp { free(p) } }
+        // The child starts with no signals blocked and default dispositions, whatever this
+        // process's threads have.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
         var child = pid_t()
-        let rc = posix_spawn(&child, path, &actions, nil, &argv, &envp)
+        let rc = posix_spawn(&child, path, &actions, &attr, &argv, &envp)
         close(out[1])
         if err[1] >= 0 { close(err[1]) }
         guard rc == 0 else {

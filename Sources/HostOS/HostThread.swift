@@ -22,6 +22,12 @@ public final class HostThread: @unchecked Sendable {
         let rc = pthread_create(&t, nil, { raw in
             // SAFETY: `raw` is the retained Box passed below; balanced by takeRetainedValue.
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            // Kicks must interrupt this thread even if whoever started the process blocked
+            // SIGUSR1 (the signal mask is inherited across exec and thread creation).
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGUSR1)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
             box.run()
             return nil
         }, ctx)

@@ -37,8 +37,10 @@ enum Env {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static func petrel(_ args: [String], environment: [String: String] = [:]) throws -> Run {
-        let r = try HostProcess.run(petrel, args, environment: environment)
+    /// Runs the CLI, killed after `timeout` seconds so a wedged guest fails its test instead
+    /// of hanging the suite (status 124, or 137 after SIGKILL, from coreutils' timeout).
+    static func petrel(_ args: [String], environment: [String: String] = [:], timeout: Int = 300) throws -> Run {
+        let r = try HostProcess.run("/usr/bin/timeout", ["-s", "KILL", "\(timeout)", petrel] + args, environment: environment)
         return Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
