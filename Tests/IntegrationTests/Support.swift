@@ -49,3 +49,7 @@ enum Env {
         try petrel(["run", guest, "--memory", "32", "--cmdline", "test=\(name) \(extra)"])
     }
 }
+
+/// Every test that boots guests is nested here: they run one at a time, because guests spin
+/// and time themselves, and two cores shared by several guests starve them.
+@Suite(.serialized) enum KVMIntegration {}
