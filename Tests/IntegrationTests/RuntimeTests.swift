@@ -4,8 +4,9 @@ import Testing
 extension KVMIntegration {
     @Suite(.enabled(if: Env.canBoot, Env.skipReason))
     struct RuntimeGuestTests {
-        static func run(_ name: String, vcpus: Int = 1, _ extra: String = "") throws -> Env.Run {
-            try Env.petrel(["run", Env.guest, "--memory", "64", "--vcpus", "\(vcpus)", "--cmdline", "test=\(name) \(extra)"])
+        static func run(_ name: String, vcpus: Int = 1, _ extra: String = "", timeout: Int = 300) throws -> Env.Run {
+            try Env.petrel(["run", Env.guest, "--memory", "64", "--vcpus", "\(vcpus)", "--cmdline", "test=\(name) \(extra)"],
+                           timeout: timeout)
         }
 
         // Two vCPUs: the guest's SMP test spin-waits across vCPUs, and more vCPUs than host CPUs
