@@ -1,3 +1,4 @@
+import HostOS
 import Testing
 
 /// The Xen runtime from inside a real guest: events, timers, SMP, IPIs, grant tables.
@@ -28,7 +29,9 @@ extension KVMIntegration {
 
         /// 100,000 random event-channel, grant and sched ops with random arguments: Petrel must
         /// not trap, the guest must finish, and every result must be success or a Xen errno.
-        @Test func randomHypercallStorm() throws {
+        @Test(.enabled(if: HostProcess.environment("PETREL_STORM") == "1",
+                       "the 100,000-op guest storm runs with PETREL_STORM=1 (about 100 s alone, much longer under the test harness; see the issue note)"))
+        func randomHypercallStorm() throws {
             // ~100 s alone on this machine; every op is a VM exit on a nested backend.
             let r = try Self.run("storm", vcpus: 1, "n=100000 seed=7", timeout: 1500)
             #expect(r.lines.contains("PASS storm"), "stdout: \(r.stdout.suffix(2000))\nstderr: \(r.stderr)")
