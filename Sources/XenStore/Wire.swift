@@ -68,7 +68,7 @@ public struct XenStoreMessage: Hashable, Sendable, CustomStringConvertible {
         var out = [UInt8]()
         out.reserveCapacity(Self.headerSize + payload.count)
         for field in [rawType, requestID, transactionID, UInt32(truncatingIfNeeded: payload.count)] {
-            withUnsafeBytes(of: field.littleEndian) { out.append(contentsOf: $0) }
+            for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: field >> UInt32(shift))) }
         }
         out.append(contentsOf: payload)
         return out
