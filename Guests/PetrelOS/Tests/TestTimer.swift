@@ -69,16 +69,23 @@ enum TestTimer {
             previous = now
         }
 
-        let t0 = Clock.now()
-        let c0 = petrel_rdtsc()
-        Wait.delay(ns: 20 * nsPerMs)
-        let t1 = Clock.now()
-        let c1 = petrel_rdtsc()
-        let elapsed = t1 &- t0
-        // TSC cycles -> ns at the implied frequency (20 ms of cycles * 10^9 fits in 64 bits).
-        let (scaled, overflow) = (c1 &- c0).multipliedReportingOverflow(by: nsPerSec)
-        t.expect("TSC cycles in 20 ms", !overflow, expected: "fewer than 1.8e10", got: Int64(bitPattern: c1 &- c0))
-        let expected = scaled / hz
+        // The host may preempt the vCPU between a clock read and its TSC read, which skews one
+        // sample; the rate must hold in at least one of three samples.
+        var elapsed: UInt64 = 0
+        var expected: UInt64 = 0
+        for _ in 0..<3 {
+            let t0 = Clock.now()
+            let c0 = petrel_rdtsc()
+            Wait.delay(ns: 20 * nsPerMs)
+            let t1 = Clock.now()
+            let c1 = petrel_rdtsc()
+            elapsed = t1 &- t0
+            // TSC cycles -> ns at the implied frequency (20 ms of cycles * 10^9 fits in 64 bits).
+            let (scaled, overflow) = (c1 &- c0).multipliedReportingOverflow(by: nsPerSec)
+            t.expect("TSC cycles in 20 ms", !overflow, expected: "fewer than 1.8e10", got: Int64(bitPattern: c1 &- c0))
+            expected = scaled / hz
+            if elapsed >= expected - expected / 200 && elapsed <= expected + expected / 200 { break }
+        }
         t.expectRange("pvclock ns over 20 ms vs TSC ns", elapsed, expected - expected / 200, expected + expected / 200)
         t.expectRange("pvclock ns over a 20 ms wait", elapsed, 20 * nsPerMs, nsPerSec)
     }
@@ -115,21 +122,34 @@ enum TestTimer {
         Wait.delay(ns: 10 * nsPerMs)
         t.expectEqual("events after a past deadline", events, e0 + 1)
 
+        // Deadlines that must not fire lie 200 ms out: a noisy host may preempt the vCPU for
+        // milliseconds between two hypercalls, never for that long.
         e0 = events
-        t.expectRC("singleshot +10 ms", Timer.setSingleshot(Clock.now() + 10 * nsPerMs), 0)
+        t.expectRC("singleshot +200 ms", Timer.setSingleshot(Clock.now() + 200 * nsPerMs), 0)
         t.expectRC("VCPUOP_stop_singleshot_timer", Timer.stopSingleshot(), 0)
-        Wait.delay(ns: 30 * nsPerMs)
+        Wait.delay(ns: 250 * nsPerMs)
         t.expectEqual("events after a stopped singleshot timer", events, e0)
 
-        // A new deadline replaces the old one.
+        // A new deadline replaces the old one, both an earlier one and a later one.
         e0 = events
-        let later = Clock.now() + 8 * nsPerMs
-        t.expectRC("singleshot +2 ms", Timer.setSingleshot(Clock.now() + 2 * nsPerMs), 0)
-        t.expectRC("singleshot re-armed +8 ms", Timer.setSingleshot(later), 0)
+        let sooner = Clock.now() + 8 * nsPerMs
+        t.expectRC("singleshot +200 ms", Timer.setSingleshot(Clock.now() + 200 * nsPerMs), 0)
+        t.expectRC("singleshot re-armed +8 ms", Timer.setSingleshot(sooner), 0)
         t.expect("the re-armed timer fires", awaitEvent(after: e0), expected: "an event within 1 s", got: 0)
-        t.expectRange("re-armed timer fires at the new deadline", lastEvent, later, UInt64.max)
-        Wait.delay(ns: 10 * nsPerMs)
-        t.expectEqual("events for a re-armed singleshot", events, e0 + 1)
+        t.expectRange("re-armed timer fires at the new deadline", lastEvent, sooner, sooner + 150 * nsPerMs)
+        Wait.delay(ns: 250 * nsPerMs)
+        t.expectEqual("events for a re-armed singleshot (the old deadline is gone)", events, e0 + 1)
+
+        e0 = events
+        let later = Clock.now() + 250 * nsPerMs
+        t.expectRC("singleshot +5 ms", Timer.setSingleshot(Clock.now() + 5 * nsPerMs), 0)
+        t.expectRC("singleshot re-armed +250 ms", Timer.setSingleshot(later), 0)
+        t.expect("the re-armed timer fires", awaitEvent(after: e0), expected: "an event within 1 s", got: 0)
+        if lastEvent < later {
+            // Preempted past the first deadline before re-arming: that event was due. Not a bug.
+            _ = awaitEvent(after: e0 + 1)
+        }
+        t.expectRange("re-armed timer fires at the later deadline", lastEvent, later, UInt64.max)
     }
 
     // MARK: set_timer_op
@@ -144,9 +164,9 @@ enum TestTimer {
         t.expectEqual("events for one set_timer_op", events, e0 + 1)
 
         e0 = events
-        t.expectRC("set_timer_op(+10 ms)", Timer.setTimerOp(Clock.now() + 10 * nsPerMs), 0)
+        t.expectRC("set_timer_op(+200 ms)", Timer.setTimerOp(Clock.now() + 200 * nsPerMs), 0)
         t.expectRC("set_timer_op(0) stops it", Timer.setTimerOp(0), 0)
-        Wait.delay(ns: 30 * nsPerMs)
+        Wait.delay(ns: 250 * nsPerMs)
         t.expectEqual("events after set_timer_op(0)", events, e0)
     }
 
