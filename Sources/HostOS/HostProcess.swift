@@ -6,24 +6,38 @@ public final class HostProcess {
     public let stdoutFD: Int32
     /// A pipe from the child's stderr, when asked for (else -1).
     public let stderrFD: Int32
+    /// A pipe to the child's stdin, when asked for (else -1); `feedStdin` writes and closes it.
+    public let stdinFD: Int32
 
     /// What becomes of the child's stderr.
     public enum Stderr { case discard, inherit, capture }
 
-    /// Spawns `path` with `arguments` (argv[0] included); stdout is a pipe, stdin is /dev/null.
-    /// `environment` entries are added to (or override) the parent's environment.
+    /// Spawns `path` with `arguments` (argv[0] included); stdout is a pipe, stdin is /dev/null
+    /// or, with `stdinPipe`, a pipe (`stdinFD`). `environment` entries are added to (or
+    /// override) the parent's environment.
     public init(path: String, arguments: [String], stderr: Stderr = .discard,
-                environment: [String: String] = [:]) throws(HostError) {
-        var out: [Int32] = [0, 0], err: [Int32] = [-1, -1]
+                environment: [String: String] = [:], stdinPipe: Bool = false) throws(HostError) {
+        var out: [Int32] = [0, 0], err: [Int32] = [-1, -1], inp: [Int32] = [-1, -1]
         try Host.check("pipe") { pipe(&out) }
         if stderr == .capture { try Host.check("pipe") { pipe(&err) } }
+        if stdinPipe {
+            try Host.check("pipe") { pipe(&inp) }
+            // Our end must not leak into this or any other child, or the child never sees EOF.
+            _ = fcntl(inp[1], F_SETFD, FD_CLOEXEC)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addclose(&actions, out[0])
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_addclose(&actions, out[1])
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if stdinPipe {
+            posix_spawn_file_actions_addclose(&actions, inp[1])
+            posix_spawn_file_actions_adddup2(&actions, inp[0], 0)
+            posix_spawn_file_actions_addclose(&actions, inp[0])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         switch stderr {
         case .discard: posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         case .inherit: break
@@ -58,14 +72,33 @@ public final class HostProcess {
         let rc = posix_spawn(&child, path, &actions, &attr, &argv, &envp)
         close(out[1])
         if err[1] >= 0 { close(err[1]) }
+        if inp[0] >= 0 { close(inp[0]) }
         guard rc == 0 else {
             close(out[0])
             if err[0] >= 0 { close(err[0]) }
+            if inp[1] >= 0 { close(inp[1]) }
             throw HostError("posix_spawn \(path)", .init(rawValue: rc))
         }
         pid = child
         stdoutFD = out[0]
         stderrFD = err[0]
+        stdinFD = inp[1]
+    }
+
+    /// Writes `bytes` to the child's stdin pipe on a thread of its own, then closes the pipe
+    /// (so the child sees end of file). A child that stops reading ends the write quietly:
+    /// SIGPIPE is blocked in that thread, and dropped with it. Returns the thread (join it).
+    public func feedStdin(_ bytes: [UInt8]) throws(HostError) -> HostThread {
+        precondition(stdinFD >= 0, "feedStdin needs stdinPipe: true")
+        let fd = stdinFD
+        return try HostThread(name: "feed-stdin") {
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &set, nil)
+            Host.writeAll(fd, bytes)
+            close(fd)
+        }
     }
 
     /// Reads a pipe to end of file.
@@ -83,11 +116,17 @@ public final class HostProcess {
 
     /// Runs to completion, collecting stdout and stderr (both must fit the pipes' buffers
     /// while the other is read, or be read concurrently: stderr is read after stdout closes).
-    public static func run(_ path: String, _ args: [String], environment: [String: String] = [:]) throws(HostError) -> (status: Int32, stdout: String, stderr: String) {
-        let p = try HostProcess(path: path, arguments: [path] + args, stderr: .capture, environment: environment)
+    /// With `stdin`, the child reads those bytes from a pipe (written concurrently), then
+    /// end of file; else /dev/null.
+    public static func run(_ path: String, _ args: [String], environment: [String: String] = [:],
+                           stdin: [UInt8]? = nil) throws(HostError) -> (status: Int32, stdout: String, stderr: String) {
+        let p = try HostProcess(path: path, arguments: [path] + args, stderr: .capture, environment: environment,
+                                stdinPipe: stdin != nil)
+        let feeder = try stdin.map { bytes throws(HostError) in try p.feedStdin(bytes) }
         let out = readAll(p.stdoutFD)
         let err = readAll(p.stderrFD)
         let status = p.wait()
+        feeder?.join()
         return (status, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 

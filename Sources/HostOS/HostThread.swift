@@ -9,8 +9,23 @@ public final class HostThread: @unchecked Sendable {
     public private(set) var name: String = ""
 
     private final class Box {
-        let run: () -> Void
+        /// Dropped when it returns: whatever it captured must not live as long as the
+        /// HostThread object (a vCPU's loop captures the machine that holds this thread).
+        var run: (() -> Void)?
+        /// Written once by the new thread before `started` opens; read only after it opened.
+        var tid: Int32 = 0
+        let started = Latch()
         init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    /// The thread's Linux thread id (for `HostCPUAffinity`), or nil until the thread has
+    /// started. Once the thread has ended the kernel may hand the id to a new thread.
+    public var tid: Int32? { body.started.opened ? body.tid : nil }
+
+    /// Waits until the thread has started and returns its Linux thread id.
+    public func waitForTID() -> Int32 {
+        body.started.wait()
+        return body.tid
     }
 
     /// Starts `body` on a new thread named `name` (at most 15 bytes are kept).
@@ -28,7 +43,10 @@ public final class HostThread: @unchecked Sendable {
             sigemptyset(&set)
             sigaddset(&set, SIGUSR1)
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
-            box.run()
+            box.tid = HostCPUAffinity.currentThreadID()
+            box.started.open()
+            box.run?()
+            box.run = nil
             return nil
         }, ctx)
         guard rc == 0 else {
@@ -41,6 +59,12 @@ public final class HostThread: @unchecked Sendable {
 
     public func join() {
         pthread_join(thread, nil)
+    }
+
+    /// Lets the thread's resources go when it ends, for a thread nobody joins (a connection's
+    /// session). Call at most once, and never together with `join`.
+    public func detach() {
+        pthread_detach(thread)
     }
 
     /// Interrupts a blocking system call in this thread (it returns EINTR).
