@@ -22,6 +22,7 @@
 #include <xen/arch-x86/cpuid.h>
 #include <xen/io/console.h>
 #include <xen/errno.h>
+#include <xen/platform.h>
 
 #include "CXenLayout.h"
 
@@ -57,6 +58,7 @@ static const struct cxl_entry sizes[] = {
     T(domid_t), T(evtchn_port_t), T(xen_pfn_t), T(xen_ulong_t), T(XENCONS_RING_IDX),
     T(xen_extraversion_t), T(xen_capabilities_info_t), T(xen_changeset_info_t),
     T(xen_commandline_t), T(xen_domain_handle_t),
+    S(xen_platform_op), S(xenpf_pcpuinfo), S(xenpf_cpu_ol),
 };
 
 /* ---- offsetof / field size --------------------------------------------------------------- */
@@ -115,6 +117,15 @@ static const struct cxl_field fields[] = {
     F(sched_poll, ports), F(sched_poll, nr_ports), F(sched_poll, timeout),
 
     F(evtchn_send, port),
+
+    F(xen_platform_op, cmd), F(xen_platform_op, interface_version), F(xen_platform_op, u),
+    F(xen_platform_op, u.pcpu_info), F(xen_platform_op, u.cpu_ol),
+    F(xen_platform_op, u.pcpu_info.xen_cpuid), F(xen_platform_op, u.pcpu_info.max_present),
+    F(xen_platform_op, u.pcpu_info.flags), F(xen_platform_op, u.pcpu_info.apic_id),
+    F(xen_platform_op, u.pcpu_info.acpi_id), F(xen_platform_op, u.cpu_ol.cpuid),
+    F(xenpf_pcpuinfo, xen_cpuid), F(xenpf_pcpuinfo, max_present), F(xenpf_pcpuinfo, flags),
+    F(xenpf_pcpuinfo, apic_id), F(xenpf_pcpuinfo, acpi_id),
+    F(xenpf_cpu_ol, cpuid),
 };
 
 static const struct cxl_field *field(const char *name) {
@@ -223,6 +234,16 @@ static const struct cxl_entry constants[] = {
     C(XEN_HVM_MEMMAP_TYPE_RAM), C(XEN_HVM_MEMMAP_TYPE_RESERVED), C(XEN_HVM_MEMMAP_TYPE_ACPI),
     C(XEN_HVM_MEMMAP_TYPE_NVS), C(XEN_HVM_MEMMAP_TYPE_UNUSABLE),
     C(XEN_HVM_MEMMAP_TYPE_DISABLED), C(XEN_HVM_MEMMAP_TYPE_PMEM),
+
+    /* platform.h */
+    C(XENPF_INTERFACE_VERSION), C(XENPF_settime32), C(XENPF_settime64), C(XENPF_add_memtype),
+    C(XENPF_del_memtype), C(XENPF_read_memtype), C(XENPF_microcode_update),
+    C(XENPF_platform_quirk), C(XENPF_efi_runtime_call), C(XENPF_firmware_info),
+    C(XENPF_enter_acpi_sleep), C(XENPF_change_freq), C(XENPF_getidletime),
+    C(XENPF_set_processor_pminfo), C(XENPF_get_cpuinfo), C(XENPF_get_cpu_version),
+    C(XENPF_cpu_online), C(XENPF_cpu_offline), C(XENPF_cpu_hotadd), C(XENPF_mem_hotadd),
+    C(XENPF_core_parking), C(XENPF_resource_op), C(XENPF_get_symbol),
+    C(XEN_PCPU_FLAGS_ONLINE), C(XEN_PCPU_FLAGS_INVALID), C(VIRQ_PCPU_STATE),
 
     /* errno.h (the guest-visible values, as enum xen_errno) */
     C(XEN_EPERM), C(XEN_ENOENT), C(XEN_ESRCH), C(XEN_EIO), C(XEN_ENXIO), C(XEN_E2BIG),
