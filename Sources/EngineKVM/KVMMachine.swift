@@ -91,8 +91,21 @@ final class KVMMachine: Machine, @unchecked Sendable {
         case .boot(let boot): try v.setPVHBootState(boot)
         case .x86(let regs): try v.setRegisterState(regs)
         }
+        // The thread starts on the vCPU's effective affinity (the hypervisor hands it over
+        // through setAffinity, in step with pCPUs going offline).
+        try domain.hypervisor.placeVCPU(domain.vcpus[Int(id.raw)])
         domain.vcpus[Int(id.raw)].markUp(now: domain.systemTimeNow)
         try v.start { [self] in KVMRunLoop(machine: self, vcpu: v).run() }
+    }
+
+    func setAffinity(vcpu id: VCPUID, hostCPUs: [Int]) throws {
+        guard Int(id.raw) < vcpus.count else { throw KVMError.ioctl("set affinity", HostError("affinity", .invalidArgument)) }
+        try vcpus[Int(id.raw)].setAffinity(hostCPUs)
+    }
+
+    func hostThread(vcpu id: VCPUID) -> VCPUHostThread? {
+        guard Int(id.raw) < vcpus.count else { return nil }
+        return vcpus[Int(id.raw)].hostThread
     }
 
     func block(vcpu id: VCPUID, until deadline: UInt64?) {

@@ -22,6 +22,13 @@ struct KVMRunLoop {
             // kick from now on bounces the next KVM_RUN, and none is lost.
             ckvm_run_set_immediate_exit(run, 0)
             if domain.isShutDown { break }
+            if domain.isPaused {
+                // xl pause: out of the guest until unpause kicks us.
+                core.setRunstatePaused(true)
+                while domain.isPaused && !domain.isShutDown { vcpu.park() }
+                core.setRunstatePaused(false)
+                continue
+            }
             if !core.isUp {
                 // VCPUOP_down: off the CPU until VCPUOP_up kicks us.
                 vcpu.park()

@@ -10,7 +10,9 @@ import XenABI
 /// KVM_CAP_SYNC_REGS, so an exit costs no register ioctls), and the host thread that runs it.
 ///
 /// Locking: the run area belongs to the vCPU thread, except `immediate_exit`, which `kick`
-/// sets from any thread (KVM reads it on entry; that is its purpose).
+/// sets from any thread (KVM reads it on entry; that is its purpose). `hostPlacement` is a
+/// mutex over the thread's tid and CPU set: the thread records its tid under it, so a set
+/// never goes to a tid that is not (or no longer) this vCPU's thread.
 final class KVMVCPU: @unchecked Sendable {
     let id: VCPUID
     let fd: FileDescriptor
@@ -20,6 +22,8 @@ final class KVMVCPU: @unchecked Sendable {
     private let parker = Parker()
     private let thread = Mutex<HostThread?>(nil)
     private let joined = Atomic<Bool>(false)
+    /// The host CPUs the thread may run on (nil: no restriction yet) and its tid while it runs.
+    private let hostPlacement = Mutex<(hostCPUs: [Int]?, tid: Int32?)>((nil, nil))
     /// Exits seen, by kind (for diagnostics and benchmarks).
     let exits = Atomic<UInt64>(0)
 
@@ -129,11 +133,44 @@ final class KVMVCPU: @unchecked Sendable {
 
     func start(_ loop: @escaping @Sendable () -> Void) throws(KVMError) {
         do {
-            let t = try HostThread(name: "vcpu\(id.raw)", loop)
+            let t = try HostThread(name: "vcpu\(id.raw)") { [self] in
+                threadStarted()
+                loop()
+                hostPlacement.withLock { $0.tid = nil }
+            }
             thread.withLock { $0 = t }
         } catch {
             throw .ioctl("start vCPU thread", error)
         }
+    }
+
+    /// On the new thread, before the guest runs: record the tid and move onto the CPUs the
+    /// hypervisor gave (`setAffinity` before start).
+    private func threadStarted() {
+        let failure = hostPlacement.withLock { p -> HostError? in
+            p.tid = HostCPUAffinity.currentThreadID()
+            guard let cpus = p.hostCPUs else { return nil }
+            do throws(HostError) { try HostCPUAffinity.set(cpus, thread: 0) } catch { return error }
+            return nil
+        }
+        if let failure {
+            vcpu.domain.hypervisor.logger.warning("\(vcpu.domain.id)\(id): runs unpinned: \(failure)")
+        }
+    }
+
+    /// Restricts the thread to `hostCPUs` now if it runs, else from its start.
+    func setAffinity(_ hostCPUs: [Int]) throws(HostError) {
+        try hostPlacement.withLock { (p: inout (hostCPUs: [Int]?, tid: Int32?)) throws(HostError) in
+            if let tid = p.tid { try HostCPUAffinity.set(hostCPUs, thread: tid) }
+            p.hostCPUs = hostCPUs
+        }
+    }
+
+    /// The running thread's tid, current CPU and allowed CPUs (procfs).
+    var hostThread: VCPUHostThread? {
+        guard let tid = hostPlacement.withLock({ $0.tid }) else { return nil }
+        return VCPUHostThread(tid: tid, hostCPU: try? HostCPUAffinity.currentCPU(thread: tid),
+                              allowedHostCPUs: try? HostCPUAffinity.allowedCPUs(thread: tid))
     }
 
     /// Makes the vCPU leave KVM_RUN (or its halt) and look at its state.

@@ -18,6 +18,8 @@ public final class Domain: Sendable {
     public let physmap: Physmap
     public let grantTable: GrantTable
     public let vcpus: [VCPU]
+    /// The toolstack's pause count (`xl pause` / `unpause`).
+    public let pauseState = DomainPause()
     /// The domain's timers (singleshot, periodic, poll timeouts): one host thread.
     public let timers: any TimerQueue
     /// Host monotonic time at which the domain's system time (pvclock) is zero.
@@ -50,6 +52,7 @@ public final class Domain: Sendable {
         systemTimeBase = hypervisor.services.monotonicNanoseconds()
         wallclockBase = hypervisor.services.realtimeNanoseconds()
         for v in vcpus { v.attach(to: self) }
+        console.attach(to: self)
     }
 
     public var name: String { config.name }

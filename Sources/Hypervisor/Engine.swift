@@ -26,10 +26,32 @@ public protocol Machine: AnyObject, Sendable {
     func timestamp() -> GuestTimestamp
     /// The guest time counter's frequency in Hz.
     var counterFrequency: UInt64 { get }
+    /// Restricts vCPU `vcpu`'s host thread to `hostCPUs` (host CPU indexes, never empty), at
+    /// once: the thread is off every other CPU when this returns. Called before `start` too:
+    /// a thread starts on the last set it was given. Throws if the host refuses the set.
+    /// Called with the pCPU table's change lock held: must not call back into the hypervisor's
+    /// pCPU or placement methods.
+    func setAffinity(vcpu: VCPUID, hostCPUs: [Int]) throws
+    /// The host thread running vCPU `vcpu` now, with where it last ran (nil: not running, or
+    /// an engine without host threads).
+    func hostThread(vcpu: VCPUID) -> VCPUHostThread?
     /// Waits until every vCPU thread has stopped (after the domain shut down).
     func join()
     /// Stops every vCPU and releases engine resources; idempotent.
     func destroy()
+}
+
+/// A vCPU's host thread as the host sees it (for `xl vcpu-list` and pCPU listings).
+public struct VCPUHostThread: Sendable, Equatable {
+    /// The host's thread id.
+    public var tid: Int32
+    /// The host CPU index it last ran on.
+    public var hostCPU: Int?
+    /// The host CPU indexes it may run on.
+    public var allowedHostCPUs: [Int]?
+    public init(tid: Int32, hostCPU: Int?, allowedHostCPUs: [Int]?) {
+        self.tid = tid; self.hostCPU = hostCPU; self.allowedHostCPUs = allowedHostCPUs
+    }
 }
 
 /// Where a vCPU starts.

@@ -14,8 +14,8 @@ extension EventChannel {
     /// `EVTCHNOP_send` (`evtchn_send`): an interdomain port sets its peer pending (in another
     /// domain or this one), an IPI port itself; an unbound port drops the event silently, as
     /// Xen. A port connected to Petrel's own backend (the control domain) tells the backend:
-    /// the console drains its ring. Free, reserved and VIRQ ports, and ports past the table,
-    /// are -EINVAL.
+    /// the console drains its ring, a registered handler runs (`setBackendHandler`). Free,
+    /// reserved and VIRQ ports, and ports past the table, are -EINVAL.
     public func send(_ port: EvtchnPort) throws(XenErrno) {
         guard let ch = table.channel(port) else { throw .EINVAL }
         switch ch.state {
@@ -36,9 +36,10 @@ extension EventChannel {
         }
     }
 
-    /// The guest notified one of Petrel's backends.
+    /// The guest notified one of Petrel's backends. No lock is held here.
     func backendNotified(_ port: EvtchnPort) {
-        if port == domain.console.ringPort { domain.console.drainRing(memory: domain.memory) }
+        if port == domain.console.ringPort { domain.console.ringNotified(memory: domain.memory) }
+        runBackendHandler(port)
     }
 
     // MARK: In-hypervisor API
@@ -97,6 +98,7 @@ extension EventChannel {
     public func closeAll() {
         table.ports.withLock { $0.dying = true }
         closeEvery()
+        table.backends.removeAll()
     }
 
     /// Applies events raised before the guest placed shared_info. Delivery and every

@@ -54,6 +54,8 @@ public final class EventChannelTable: Sendable {
     public var limit: Int { maxPort + 1 }
     /// The event-channel ABI in use (Xen's `d->evtchn_port_ops`): 2-level.
     let portOps: any EventChannelPortOps = EventChannel2L()
+    /// Handlers of Petrel's backend ports (EventChannel+Backend.swift); its own lock.
+    public let backends = EventChannelBackends()
 
     init(limit: Int) {
         maxPort = min(max(0, limit), Evtchn2L.channels - 1)
@@ -69,11 +71,14 @@ public final class EventChannelTable: Sendable {
         case .interdomain(let remote, _): precondition(remote == .control, "allocate: interdomain ports to guests are made by bindInterdomain")
         default: preconditionFailure("allocate: \(state) ports are made by their bind op")
         }
-        return try ports.withLock { (p: inout Ports) throws(XenErrno) -> EvtchnPort in
+        let port = try ports.withLock { (p: inout Ports) throws(XenErrno) -> EvtchnPort in
             let port = try p.freePort()
             p.channels[Int(port.raw)] = Channel(state)
             return port
         }
+        // A handler left from an earlier backend on a port the guest closed is not this one's.
+        backends.set(port, nil)
+        return port
     }
 
     /// The port's state, or nil if `port` is not valid (past the allocated buckets).

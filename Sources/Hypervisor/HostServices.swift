@@ -9,6 +9,9 @@ public protocol HostServices: Sendable {
     func realtimeNanoseconds() -> UInt64
     /// A timer queue served by one host thread (one per domain, not one per timer).
     func makeTimerQueue(name: String) -> any TimerQueue
+    /// The host's CPUs as they are now: every possible one, with its APIC and ACPI ids where
+    /// known (`PhysicalCPUTable` builds the pCPU table from it, and rescans with it).
+    func discoverHostCPUs() throws -> HostCPUDiscovery
 }
 
 /// Deadline callbacks on one thread. Callbacks run on the queue's thread and must not block.

@@ -10,6 +10,8 @@ import XenABI
 public final class Hypervisor: Sendable {
     public let logger: Logger
     public let services: any HostServices
+    /// The host's physical CPUs as Petrel schedules on them (`PhysicalCPU.swift`).
+    public let physicalCPUs: PhysicalCPUTable
     private let domains = Mutex<[DomainID: Domain]>([:])
     private let nextID = Mutex<UInt16>(1)
     /// Unimplemented hypercall numbers seen, with their counts (logged once per number).
@@ -18,6 +20,13 @@ public final class Hypervisor: Sendable {
     public init(services: any HostServices, logger: Logger = Logger(label: "petrel.hypervisor")) {
         self.services = services
         self.logger = logger
+        physicalCPUs = PhysicalCPUTable(services: services, logger: logger)
+        do { try physicalCPUs.rescan() } catch {
+            logger.error("host CPUs unknown, vCPU threads run where the host puts them: \(error)")
+        }
+        // The CPU notifier chain: placement first, then the control domain hears of it.
+        physicalCPUs.observe { [unowned self] event, table in try placeAll(event, table) }
+        physicalCPUs.observe { [unowned self] event, _ in raisePCPUState(event) }
     }
 
     /// Creates a domain with the next free id (ids start at 1: domain 0 is the toolstack itself).

@@ -35,6 +35,9 @@ public final class VCPU: Sendable {
         var runstateArea: GPA?
     }
     let state = Mutex<State>(State())
+    /// Hard and effective affinity (`VCPU+Affinity.swift`); changed only under the pCPU
+    /// table's change lock.
+    let placement = Mutex(VCPUPlacement())
 
     init(id: VCPUID) { self.id = id }
 

@@ -11,6 +11,8 @@ final class EvtchnKickCounter: Machine, Sendable {
     func block(vcpu: VCPUID, until deadline: UInt64?) {}
     func timestamp() -> GuestTimestamp { GuestTimestamp(counter: 0, monotonicNanoseconds: 0) }
     var counterFrequency: UInt64 { 1_000_000_000 }
+    func setAffinity(vcpu: VCPUID, hostCPUs: [Int]) throws {}
+    func hostThread(vcpu: VCPUID) -> VCPUHostThread? { nil }
     func join() {}
     func destroy() {}
     func kicks(_ v: Int = 0) -> Int { counts.withLock { $0[VCPUID(UInt32(v)), default: 0] } }

@@ -50,10 +50,25 @@ final class Fixture: Sendable {
 
 func errno(_ e: XenErrno) -> Int64 { -Int64(e.rawValue) }
 
-/// Host services whose clock the test drives, and whose timers fire when the test says so.
+/// Host services whose clock the test drives, whose timers fire when the test says so, and
+/// whose host CPUs are whatever the test sets (two CPUs, ids equal to their index, by default).
 final class FakeHostServices: HostServices, @unchecked Sendable {
     private let lock = Mutex<(now: UInt64, queues: [FakeTimerQueue])>((1_000_000_000, []))
     var now: UInt64 { lock.withLock { $0.now } }
+    /// What `discoverHostCPUs` reports next (or throws, if `discoveryError` is set).
+    let hostCPUs = Mutex<[HostCPUDescription]>((0..<2).map {
+        HostCPUDescription(hostIndex: $0, apicID: UInt32($0), acpiID: UInt32($0), present: true, online: true)
+    })
+    let discoveryError = Mutex<(any Error & Sendable)?>(nil)
+
+    init(hostCPUs: [HostCPUDescription]? = nil) {
+        if let hostCPUs { self.hostCPUs.withLock { $0 = hostCPUs } }
+    }
+
+    func discoverHostCPUs() throws -> HostCPUDiscovery {
+        if let e = discoveryError.withLock({ $0 }) { throw e }
+        return HostCPUDiscovery(cpus: hostCPUs.withLock { $0 })
+    }
 
     func monotonicNanoseconds() -> UInt64 { now }
     func realtimeNanoseconds() -> UInt64 { 1_800_000_000_000_000_000 + now }

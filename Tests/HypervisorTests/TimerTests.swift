@@ -19,6 +19,8 @@ final class ClockMachine: Machine, Sendable {
     }
     func timestamp() -> GuestTimestamp { GuestTimestamp(counter: services.now, monotonicNanoseconds: services.now) }
     var counterFrequency: UInt64 { 1_000_000_000 }
+    func setAffinity(vcpu: VCPUID, hostCPUs: [Int]) throws {}
+    func hostThread(vcpu: VCPUID) -> VCPUHostThread? { nil }
     func join() {}
     func destroy() {}
 }

@@ -5,6 +5,8 @@ extension Hypervisor {
     static let consoleChunk = 4096
 
     /// `console_io(cmd, count, buffer)` (xen/drivers/char/console.c: `do_console_io`).
+    /// CONSOLEIO_read returns the number of bytes read from the console's input queue (the
+    /// same queue the PV ring's `in` is filled from), 0 if there is none.
     func consoleIO(_ call: HypercallArgs, _ ctx: HypercallContext) throws(XenErrno) -> UInt64 {
         let count = Int(UInt32(truncatingIfNeeded: call.a1))
         let buffer = GVA(call.a2)
@@ -20,8 +22,15 @@ extension Hypervisor {
             }
             return 0
         case .read:
-            // No console input source yet: nothing to read.
-            return 0
+            // The result is a count or a negative errno, so counts that would look negative
+            // as an int are refused.
+            guard Int32(truncatingIfNeeded: count) >= 0 else { throw .E2BIG }
+            // Bytes go out piece by piece; a fault ends the read with -EFAULT, and what the
+            // faulting piece held stays queued.
+            let n = try ctx.domain.console.read(max: count, piece: Self.consoleChunk) { (offset, bytes) throws(XenErrno) in
+                try ctx.copyOut(bytes, to: buffer.advanced(by: UInt64(offset)))
+            }
+            return UInt64(n)
         case nil:
             throw unknownSubop(call, ctx)
         }

@@ -59,6 +59,7 @@ extension Hypervisor {
             case .grantTableOp: return try grantTableOp(call, context)
             case .vcpuOp: return try vcpuOp(call, context)
             case .setTimerOp: return try setTimerOp(call, context)
+            case .platformOp: return try platformOp(call, context)
             default: return unimplemented(call, context)
             }
         } catch {
