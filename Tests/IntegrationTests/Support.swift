@@ -39,8 +39,11 @@ enum Env {
 
     /// Runs the CLI, killed after `timeout` seconds so a wedged guest fails its test instead
     /// of hanging the suite (status 124, or 137 after SIGKILL, from coreutils' timeout).
-    static func petrel(_ args: [String], environment: [String: String] = [:], timeout: Int = 300) throws -> Run {
-        let r = try HostProcess.run("/usr/bin/timeout", ["-s", "KILL", "\(timeout)", petrel] + args, environment: environment)
+    /// Its stdin is /dev/null, or a pipe carrying `stdin` and then end of file.
+    static func petrel(_ args: [String], environment: [String: String] = [:], timeout: Int = 300,
+                       stdin: [UInt8]? = nil) throws -> Run {
+        let r = try HostProcess.run("/usr/bin/timeout", ["-s", "KILL", "\(timeout)", petrel] + args, environment: environment,
+                                    stdin: stdin)
         return Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 

@@ -26,6 +26,7 @@
 #include <xen/vcpu.h>
 #include <xen/grant_table.h>
 #include <xen/io/console.h>
+#include <xen/io/xs_wire.h>
 #include <xen/arch-x86/hvm/start_info.h>
 
 /* Constants whose Xen macros the Swift importer cannot evaluate (xen_mk_uint etc.). */
@@ -36,6 +37,10 @@ enum {
     PETREL_CONS_OUT_SIZE = sizeof(((struct xencons_interface *)0)->out),
     PETREL_CONS_OUT_CONS_OFFSET = offsetof(struct xencons_interface, out_cons),
     PETREL_CONS_OUT_PROD_OFFSET = offsetof(struct xencons_interface, out_prod),
+    PETREL_CONS_IN_OFFSET = offsetof(struct xencons_interface, in),
+    PETREL_CONS_IN_SIZE = sizeof(((struct xencons_interface *)0)->in),
+    PETREL_CONS_IN_CONS_OFFSET = offsetof(struct xencons_interface, in_cons),
+    PETREL_CONS_IN_PROD_OFFSET = offsetof(struct xencons_interface, in_prod),
     /*
      * XENMEM_memory_map fills "entries in the same format as returned by the BIOS
      * INT 0x15 EAX=0xE820 call" (memory.h): packed {u64 addr; u64 size; u32 type}.
@@ -80,6 +85,19 @@ enum {
     PETREL_GRANT_ENTRY_FLAGS = offsetof(struct grant_entry_v1, flags),
     PETREL_GRANT_ENTRY_DOMID = offsetof(struct grant_entry_v1, domid),
     PETREL_GRANT_ENTRY_FRAME = offsetof(struct grant_entry_v1, frame),
+
+    /* io/xs_wire.h: the xenstore ring page and message header. */
+    PETREL_XS_REQ = offsetof(struct xenstore_domain_interface, req),
+    PETREL_XS_RSP = offsetof(struct xenstore_domain_interface, rsp),
+    PETREL_XS_REQ_CONS = offsetof(struct xenstore_domain_interface, req_cons),
+    PETREL_XS_REQ_PROD = offsetof(struct xenstore_domain_interface, req_prod),
+    PETREL_XS_RSP_CONS = offsetof(struct xenstore_domain_interface, rsp_cons),
+    PETREL_XS_RSP_PROD = offsetof(struct xenstore_domain_interface, rsp_prod),
+    PETREL_XS_SERVER_FEATURES = offsetof(struct xenstore_domain_interface, server_features),
+    PETREL_XS_CONNECTION = offsetof(struct xenstore_domain_interface, connection),
+    PETREL_XS_ERROR = offsetof(struct xenstore_domain_interface, error),
+    PETREL_XS_INTERFACE_SIZE = sizeof(struct xenstore_domain_interface),
+    PETREL_XS_HEADER_SIZE = sizeof(struct xsd_sockmsg),
 };
 
 /* CPU (Boot/cpu.S). */

@@ -4,6 +4,11 @@
 // HVM_PARAM_CONSOLE_EVTCHN. We are the producer of out[]: read out_cons, copy bytes
 // into out[prod & (size-1)], barrier, publish out_prod, notify with EVTCHNOP_send.
 // When the ring is full we yield (SCHEDOP_yield) until the backend advances out_cons.
+//
+// We are the consumer of in[] (as Linux's hvc_xen and mini-os): read in_prod, barrier,
+// copy in[cons & (size-1)] up to prod, barrier, publish in_cons, notify the backend so it
+// refills. The backend notifies the port when it produced input; readers wait for that
+// with SCHEDOP_poll on the port (see TestEcho).
 
 enum ConsoleRing {
     nonisolated(unsafe) private(set) static var page: PhysRegion? = nil
@@ -13,6 +18,10 @@ enum ConsoleRing {
     private static let outSize = UInt32(PETREL_CONS_OUT_SIZE)
     private static let consOffset = Int(PETREL_CONS_OUT_CONS_OFFSET)
     private static let prodOffset = Int(PETREL_CONS_OUT_PROD_OFFSET)
+    private static let inOffset = Int(PETREL_CONS_IN_OFFSET)
+    private static let inSize = UInt32(PETREL_CONS_IN_SIZE)
+    private static let inConsOffset = Int(PETREL_CONS_IN_CONS_OFFSET)
+    private static let inProdOffset = Int(PETREL_CONS_IN_PROD_OFFSET)
 
     enum SetupError {
         case noXen
@@ -77,6 +86,42 @@ enum ConsoleRing {
 
     static func notify() {
         _ = Xen.eventChannelSend(port: port)
+    }
+
+    // MARK: input
+
+    /// True if in[] holds bytes we have not read.
+    static var inputAvailable: Bool {
+        guard let ring = page else { return false }
+        petrel_barrier()
+        return ring.u32(inProdOffset) != ring.u32(inConsOffset)
+    }
+
+    /// Tells the backend we read in[]. Xen's xenconsoled fills in[] regardless; Petrel waits
+    /// for the guest's first notification of the port (so a guest that reads its input with
+    /// CONSOLEIO_read instead gets all of it), and output on the ring notifies anyway.
+    static func connectInput() { if page != nil { notify() } }
+
+    /// Copies up to `max` bytes of input into `buffer` (from offset 0), publishes in_cons and,
+    /// if anything was read, notifies the backend so it can refill in[]. Returns the count.
+    static func read(into buffer: PhysRegion, max: Int) -> Int {
+        guard let ring = page else { return 0 }
+        var cons = ring.u32(inConsOffset)
+        let prod = ring.u32(inProdOffset)
+        petrel_barrier()                       // rmb(): the index before the data it covers
+        // The backend owns in_prod; more than a ring's worth outstanding is not trusted.
+        if prod &- cons > inSize { cons = prod }
+        var n = 0
+        let limit = max < buffer.size ? max : buffer.size
+        while cons != prod && n < limit {
+            buffer.store(ring.u8(inOffset + Int(cons & (inSize - 1))), at: n)
+            cons &+= 1
+            n += 1
+        }
+        petrel_barrier()                       // mb(): done with the bytes before giving them back
+        ring.store(cons, at: inConsOffset)
+        if n > 0 { notify() }
+        return n
     }
 
     /// Yields until the backend has consumed everything (out_cons == out_prod), at most

@@ -18,6 +18,8 @@ enum WorkArea {
     }
     /// Page 24: state shared between vCPUs or with upcall handlers.
     static var shared: PhysRegion { pages(24, 1) }
+    /// Pages 25..<29: the xenbus client's reply, watch-event and event-queue pages (XenBus).
+    static var xenbus: PhysRegion { pages(25, 4) }
 }
 
 /// UInt32 samples in WorkArea.samples.

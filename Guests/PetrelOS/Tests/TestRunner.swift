@@ -95,6 +95,8 @@ enum TestRunner {
         // Everything below talks to Xen.
         if name.equals("console") { return needXen("console", TestConsole.run) }
         if name.equals("ring") { return needXen("ring", TestRing.run) }
+        if name.equals("echo") { return needXen("echo", TestEcho.run) }
+        if name.equals("consoleread") { return needXen("consoleread", TestConsoleRead.run) }
         if name.equals("version") { return needXen("version", TestVersion.run) }
         if name.equals("hvmparam") { return needXen("hvmparam", TestHVMParam.run) }
         if name.equals("memory") { return needXen("memory", TestMemory.run) }
@@ -112,7 +114,10 @@ enum TestRunner {
         if name.equals("timeraccuracy") { return needXen("timeraccuracy", TestTimerAccuracy.run) }
         if name.equals("bench-evtchn") { return needXen("bench-evtchn", TestBenchEvtchn.run) }
         if name.equals("bench-timer") { return needXen("bench-timer", TestBenchTimer.run) }
+        if name.equals("idle") { return needXen("idle", TestIdle.run) }
         if name.equals("bench-gntcopy") { return needXen("bench-gntcopy", TestBenchGntcopy.run) }
+        if name.equals("xenstore") { return needXen("xenstore", TestXenStore.run) }
+        if name.equals("xsshutdown") { return needXen("xsshutdown", TestXsShutdown.run) }
 
         out.s("FAIL ").bytes(name.region, count: name.count).s(": unknown test").end()
     }

@@ -4,6 +4,7 @@ import HostOS
 import Hypervisor
 import Logging
 import XenABI
+import XenStore
 
 /// `petrel run`: builds one PVH domain from a kernel image, runs it on KVM in the foreground
 /// with its console on a sink, and reports how it ended.
@@ -12,6 +13,8 @@ public struct ForegroundRun {
     public let logger: Logger
     /// Where the guest's console goes (stdout for the CLI, a buffer for benchmarks).
     public let consoleSink: Console.Sink
+    /// Where the guest's console input comes from (`petrel run`: stdin); nil for none.
+    public var consoleInput: ConsoleInputSource?
 
     public init(options: RunOptions, logger: Logger = Logger(label: "petrel.run"),
                 consoleSink: @escaping Console.Sink) {
@@ -35,6 +38,10 @@ public struct ForegroundRun {
             logger.debug("\(what) at +\((Host.monotonicNanoseconds() - t0) / 1000) us")
         }
         try options.validate()
+        // Before anything is opened: a closed stdin must not be mistaken for the next fd.
+        let input = ConsoleInputPump.prepare(consoleInput, logger: logger)
+        defer { input?.stop() }
+        let shutdownHook = try TestShutdownHook.fromEnvironment()
         let kernel: [UInt8]
         do { kernel = try Host.readFile(options.kernelPath, limit: 256 << 20) } catch {
             throw .readFile(path: options.kernelPath, error)
@@ -54,16 +61,20 @@ public struct ForegroundRun {
         let ram = options.memoryMiB << 20
         let domain: Domain
         do {
-            domain = try hypervisor.createDomain(DomainConfig(name: options.name, memoryBytes: ram, vcpus: options.vcpus))
+            domain = try hypervisor.createDomain(options.domainConfig)
         } catch { throw .engine("cannot create domain: \(error)") }
         defer { hypervisor.removeDomain(domain.id) }
 
         let layout = DomainLayout(ramBytes: ram)
+        // This domain's own xenstored (the daemon shares one between its domains).
+        let xenstored = XenStored(logger: logger)
+        defer { DomainDevices.detachXenStore(from: domain, xenstored: xenstored) }
         let boot: BootState
         do {
             try layout.populate(domain.memory)
             domain.memmap = layout.memmap
             try DomainDevices.attachConsole(to: domain, sink: consoleSink)
+            try DomainDevices.attachXenStore(to: domain, xenstored: xenstored)
             boot = try image.load(into: domain.memory, memmap: layout.memmap, cmdline: options.cmdline, initrd: initrd)
         } catch let e as ToolstackError {
             throw e
@@ -78,7 +89,10 @@ public struct ForegroundRun {
             try machine.start(vcpu: VCPUID(0), state: .boot(boot))
         } catch { throw .engine("\(error)") }
         phase("vCPU 0 started")
+        input?.start(feeding: domain.console)
+        let hookQueue = shutdownHook?.arm(for: domain, xenstored: xenstored, logger: logger)
         machine.join()
+        hookQueue?.stop()
         phase("domain stopped")
         domain.console.drainRing(memory: domain.memory)
         let khz = engine.tscKHz(of: machine)

@@ -8,6 +8,13 @@ public struct RunOptions: Sendable {
     public var initrdPath: String?
     public var name: String
     public var vcpus: Int
+    public var privileged: Bool = false
+    /// The rest of an xl.cfg's domain settings (`maxmem`, `max_grant_frames`,
+    /// `max_event_channels`, `uuid`); nil values take DomainConfig's defaults.
+    public var maxMemoryMiB: UInt64?
+    public var maxGrantFrames: Int?
+    public var maxEventChannels: Int?
+    public var handle: [UInt8]?
     /// The KVM device (`$PETREL_KVM_DEVICE` overrides /dev/kvm, for tests of a missing device).
     public var kvmDevice: String = HostProcess.environment("PETREL_KVM_DEVICE") ?? "/dev/kvm"
 
