@@ -34,7 +34,7 @@ let package = Package(
         ]),
         .target(name: "EngineKVM", dependencies: ["Hypervisor", "GuestMemory", "HostOS", "XenABI", "CKVM"]),
         .target(name: "Toolstack", dependencies: [
-            "Hypervisor", "EngineKVM", "GuestMemory", "HostOS", "XenABI",
+            "Hypervisor", "EngineKVM", "GuestMemory", "HostOS", "XenABI", "XenStore",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "petrel", dependencies: [
@@ -45,9 +45,13 @@ let package = Package(
         // Test support: Xen's own headers compiled by C, so layout tests compare against them.
         .target(name: "CXenLayout", path: "Tests/CXenLayout"),
         .testTarget(name: "XenABITests", dependencies: ["XenABI", "CXenLayout"]),
+        .testTarget(name: "HostOSTests", dependencies: ["HostOS"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory", "XenABI"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestMemory", "XenABI"]),
-        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "GuestMemory"]),
+        .testTarget(name: "ToolstackTests", dependencies: [
+            "Toolstack", "XenABI", "GuestMemory", "Hypervisor", "XenStore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "XenABI"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Toolstack", "EngineKVM", "HostOS"]),
     ]

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Petrel against a baseline taken in the same run.",
-        subcommands: [Boot.self, Hypercall.self, Evtchn.self, Timer.self, Gntcopy.self])
+        subcommands: [Boot.self, Hypercall.self, Evtchn.self, Timer.self, Gntcopy.self, Create.self])
 
     struct Boot: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -67,6 +67,20 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             Petrel.bootstrapLogging()
             print(try GntcopyBench(kernelPath: try kernel ?? DemoKernel.locate(), bytes: max(4096, bytes)).run())
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Domains created, booted to their first line and destroyed per second through the daemon.")
+        @Option(help: "Domains in a row.") var count: Int = 50
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+
+        func run() throws {
+            Petrel.bootstrapLogging()
+            let f = try CreateBench(petrelPath: HostProcess.currentExecutable, kernelPath: try kernel ?? DemoKernel.locate(),
+                                    count: max(1, count)).run()
+            print(f.line)
         }
     }
 }

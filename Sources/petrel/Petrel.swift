@@ -7,7 +7,7 @@ struct Petrel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petrel",
         abstract: "A Xen-compatible hypervisor: runs Xen PVH guests on KVM.",
-        subcommands: [RunCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, DaemonCommand.self] + DomainCommands.all + [BenchCommand.self])
 
     static func bootstrapLogging() {
         LoggingSystem.bootstrap { label in
