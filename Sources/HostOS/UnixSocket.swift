@@ -103,6 +103,12 @@ public final class UnixConnection: @unchecked Sendable {
         }
     }
 
+    /// Bytes already read from the socket but not yet consumed (after `readLine`).
+    public func takeBuffered() -> [UInt8] {
+        defer { buffer = [] }
+        return buffer
+    }
+
     /// Waits until the socket is readable or `timeoutMs` passes; true if readable.
     public func waitReadable(timeoutMs: Int32) -> Bool {
         if !buffer.isEmpty { return true }

@@ -30,3 +30,9 @@ extension VCPU {
     /// (false). Xen counts such time as RUNSTATE_offline ("pauses by the system administrator").
     public func setRunstatePaused(_ paused: Bool) { setRunstate(paused ? .offline : .running) }
 }
+
+extension VCPU {
+    /// For the toolstack, once the engine has stopped the vCPU for good: its runstate is
+    /// offline, so a kept (preserved) domain's reported time stops growing.
+    public func markStopped() { setRunstate(.offline) }
+}

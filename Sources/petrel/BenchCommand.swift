@@ -6,11 +6,11 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Petrel against a baseline taken in the same run.",
-        subcommands: [Boot.self, Hypercall.self, Evtchn.self, Timer.self, Gntcopy.self, Create.self])
+        subcommands: [Boot.self, Hypercall.self, Evtchn.self, Timer.self, Gntcopy.self, Create.self, Xenstore.self, Pcpu.self])
 
     struct Boot: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Process start to first console line and to exit: Petrel vs QEMU microvm.")
+            commandName: "boot", abstract: "Process start to first console line and to exit: Petrel vs QEMU microvm.")
         @Option(help: "Runs of each.") var runs: Int = 20
         @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
 
@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Hypercall: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "xen_version hypercall round trip vs a bare port-I/O exit, timed by the guest.")
+            commandName: "hypercall", abstract: "xen_version hypercall round trip vs a bare port-I/O exit, timed by the guest.")
         @Option(help: "Iterations of each loop.") var n: Int = 100_000
         @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
 
@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Evtchn: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "vCPU-to-vCPU event ping-pong round trip vs a bare exit (2 vCPUs).")
+            commandName: "evtchn", abstract: "vCPU-to-vCPU event ping-pong round trip vs a bare exit (2 vCPUs).")
         @Option(help: "Round trips.") var n: Int = 20_000
         @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
         func run() throws {
@@ -50,7 +50,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     struct Timer: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Lateness of 1 ms one-shot timers (p50, p99).")
+        static let configuration = CommandConfiguration(commandName: "timer", abstract: "Lateness of 1 ms one-shot timers (p50, p99).")
         @Option(help: "Timers.") var n: Int = 1000
         @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
         func run() throws {
@@ -61,7 +61,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Gntcopy: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "GNTTABOP_copy throughput in 4 KiB pieces vs memcpy of the same bytes.")
+            commandName: "gntcopy", abstract: "GNTTABOP_copy throughput in 4 KiB pieces vs memcpy of the same bytes.")
         @Option(help: "Bytes to copy.") var bytes: Int = 64 << 20
         @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
         func run() throws {
@@ -72,7 +72,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Domains created, booted to their first line and destroyed per second through the daemon.")
+            commandName: "create", abstract: "Domains created, booted to their first line and destroyed per second through the daemon.")
         @Option(help: "Domains in a row.") var count: Int = 50
         @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
 
@@ -80,6 +80,38 @@ struct BenchCommand: ParsableCommand {
             Petrel.bootstrapLogging()
             let f = try CreateBench(petrelPath: HostProcess.currentExecutable, kernelPath: try kernel ?? DemoKernel.locate(),
                                     count: max(1, count)).run()
+            print(f.line)
+        }
+    }
+
+    struct Xenstore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "xenstore", abstract: "xenstore read/write operations per second: unix socket and guest ring vs in-process calls.")
+        @Option(help: "Write+read rounds for each measurement.") var n: Int = 20_000
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+
+        func run() throws {
+            Petrel.bootstrapLogging()
+            let f = try XenStoreBench(petrelPath: HostProcess.currentExecutable, kernelPath: try kernel ?? DemoKernel.locate(),
+                                      rounds: max(1, n)).run()
+            CLIEnvironment.writeStderr(f.detail + "\n")
+            print(f.line)
+        }
+    }
+
+    struct Pcpu: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pcpu",
+            abstract: "pcpu-offline to vCPU threads moved and to a privileged guest's resync; the guest's enumeration per pCPU.")
+        @Option(help: "Offline/online cycles.") var cycles: Int = 100
+        @Option(help: "Full enumerations the guest times.") var enumerations: Int = 200
+        @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
+
+        func run() throws {
+            Petrel.bootstrapLogging()
+            let f = try PCPUBench(petrelPath: HostProcess.currentExecutable, kernelPath: try kernel ?? DemoKernel.locate(),
+                                  cycles: max(1, cycles), enumerations: max(1, enumerations)).run()
+            CLIEnvironment.writeStderr(f.detail + "\n")
             print(f.line)
         }
     }

@@ -39,7 +39,10 @@ public struct CreateBench {
         }
         let client = try ControlClient(stateDir: dir)
         defer { client.close() }
-        var spec = DomainSpec(name: "bench", kernel: kernelPath, cmdline: "test=idle", memoryMiB: 16)
+        // PetrelOS's minimal boot (as `bench boot`): first line, then poweroff; preserved so
+        // that the destroy is the daemon's full teardown, as for a running domain.
+        var spec = DomainSpec(name: "bench", kernel: kernelPath, cmdline: "test=boot", memoryMiB: 16,
+                              onPoweroff: .preserve)
         var latencies: [Double] = []
         var start: UInt64 = 0
         // Domain 0 of the loop warms up (KVM's caches, the page cache); the rate and the

@@ -41,6 +41,8 @@ public final class ControlClient: Sendable {
     /// Returns true if the user detached with the escape byte.
     public func attachConsole(domain: String, input: Int32, output: Int32, escape: UInt8? = 0x1d) throws(ToolstackError) -> Bool {
         try call(ControlRequest(op: .console, domain: domain))
+        // Console bytes that arrived with the reply are already read.
+        Host.writeAll(output, connection.takeBuffered())
         let sock = connection.fd
         var inputOpen = true
         while true {

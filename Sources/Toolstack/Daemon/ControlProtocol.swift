@@ -105,6 +105,8 @@ public struct VCPUSummary: Codable, Sendable, Equatable {
     public var timeSeconds: Double
     /// Hard affinity (xl's "all" when every CPU).
     public var affinity: String
+    /// The host thread (Linux tid) running the vCPU, nil when it has none.
+    public var tid: Int?
 }
 
 /// A row of `petrel pcpu-list`.

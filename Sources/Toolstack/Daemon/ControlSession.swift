@@ -53,9 +53,11 @@ struct ControlSession {
             let m = try daemon.create(spec)
             reply.domid = Int(m.id.raw)
             if r.wait == true {
-                // Benchmarks: reply once the guest printed its first line (or stopped).
+                // Benchmarks: reply once the guest printed its first line (or stopped, or 30 s
+                // passed).
+                let deadline = Host.monotonicNanoseconds() + 30_000_000_000
                 while !m.console.firstLine.wait(until: Host.monotonicNanoseconds() + 10_000_000) {
-                    if m.ended.opened { break }
+                    if m.ended.opened || m.phase != .running || Host.monotonicNanoseconds() > deadline { break }
                 }
                 if let t = m.console.firstLineAt { reply.outcome = "first line after \((t - m.createdAt) / 1000) us" }
             }

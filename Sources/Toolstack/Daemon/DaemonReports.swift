@@ -30,7 +30,8 @@ enum DaemonReports {
             }
             return VCPUSummary(name: m.spec.name, id: Int(m.id.raw), vcpu: Int(v.id.raw),
                                cpu: m.phase == .running ? p?.cpu.map { Int($0.raw) } : nil,
-                               state: letters, timeSeconds: Double(r.runningNanoseconds) / 1e9, affinity: affinity)
+                               state: letters, timeSeconds: Double(r.runningNanoseconds) / 1e9, affinity: affinity,
+                               tid: m.phase == .running ? p?.thread.map { Int($0.tid) } : nil)
         }
     }
 

@@ -23,9 +23,9 @@ final class ManagedDomain: Sendable {
     /// Host monotonic time at creation.
     let createdAt: UInt64
     private let machineRef: Mutex<(any Machine)?>
-    private let phaseRef = Mutex<Phase>(.running)
-    /// Set by `destroy`: the supervisor tears down without applying an on_* action.
-    private let destroyRequested = Atomic<Bool>(false)
+    /// The phase and whether `destroy` was asked for, under one lock: a destroy racing with
+    /// the supervisor's on_* decision is seen by exactly one of them.
+    private let lifecycle = Mutex<(phase: Phase, destroyRequested: Bool)>((.running, false))
     private let supervisorRef = Mutex<HostThread?>(nil)
     /// Opens when the domain has left the daemon; `outcome` then says how it ended.
     let ended = Latch()
@@ -41,9 +41,9 @@ final class ManagedDomain: Sendable {
 
     var id: DomainID { domain.id }
     var machine: (any Machine)? { machineRef.withLock { $0 } }
-    var phase: Phase { phaseRef.withLock { $0 } }
+    var phase: Phase { lifecycle.withLock { $0.phase } }
     var outcome: String? { outcomeRef.withLock { $0 } }
-    var isDestroyRequested: Bool { destroyRequested.load(ordering: .acquiring) }
+    var isDestroyRequested: Bool { lifecycle.withLock { $0.destroyRequested } }
 
     /// Starts the supervisor: it waits for the vCPUs to stop and calls `onStop` on its thread.
     func supervise(_ onStop: @escaping @Sendable (ManagedDomain) -> Void) throws(HostError) {
@@ -54,20 +54,36 @@ final class ManagedDomain: Sendable {
         supervisorRef.withLock { $0 = t }
     }
 
-    /// Asks for the domain to go without its on_* action (`xl destroy`): stops the vCPUs.
-    func requestDestroy() {
-        destroyRequested.store(true, ordering: .releasing)
-        if case .preserved = phase { return }
-        if !domain.isShutDown { domain.shutdown(code: UInt8(ShutdownReason.poweroff.rawValue)) }
+    /// Asks for the domain to go without its on_* action (`xl destroy`). Returns true if the
+    /// domain is preserved (stopped and kept): the caller tears it down. Otherwise the vCPUs are
+    /// stopped and the supervisor tears it down.
+    func requestDestroy() -> Bool {
+        let preserved = lifecycle.withLock { l -> Bool in
+            l.destroyRequested = true
+            if case .preserved = l.phase { return true }
+            return false
+        }
+        if !preserved && !domain.isShutDown { domain.shutdown(code: UInt8(ShutdownReason.poweroff.rawValue)) }
+        return preserved
     }
 
-    func setPhase(_ p: Phase) { phaseRef.withLock { $0 = p } }
+    /// The supervisor's `preserve`: false if a destroy came first (then it tears down).
+    func preserve(code: UInt8) -> Bool {
+        lifecycle.withLock { l -> Bool in
+            guard !l.destroyRequested else { return false }
+            l.phase = .preserved(code: code)
+            return true
+        }
+    }
+
+    func setPhase(_ p: Phase) { lifecycle.withLock { $0.phase = p } }
 
     /// Stops and releases the engine's half (threads, VM fd, slots); idempotent.
     func releaseMachine() {
         guard let m = machineRef.withLock({ m -> (any Machine)? in defer { m = nil }; return m }) else { return }
         m.destroy()
         domain.machine = nil
+        for v in domain.vcpus { v.markStopped() }
     }
 
     /// Records how the domain ended and wakes everyone waiting for it.

@@ -140,7 +140,7 @@ public final class PetrelDaemon: Sendable {
             phase("vCPU 0 started")
             try managed.supervise { [weak self] m in self?.stopped(m) }
         } catch {
-            managed.requestDestroy()
+            _ = managed.requestDestroy()
             teardown(managed)
             managed.finish(outcome: "failed to start")
             throw .build("cannot start domain \(spec.name): \(error)")
@@ -171,7 +171,10 @@ public final class PetrelDaemon: Sendable {
         switch action {
         case .preserve:
             m.releaseMachine()
-            m.setPhase(.preserved(code: code))
+            if !m.preserve(code: code) {
+                teardown(m)
+                m.finish(outcome: "destroyed")
+            }
         case .destroy:
             teardown(m)
             m.finish(outcome: outcome.description)
@@ -218,8 +221,7 @@ public final class PetrelDaemon: Sendable {
 
     /// `xl destroy`: the domain goes now, whatever its on_* settings.
     func destroy(_ m: ManagedDomain, wait: Bool) {
-        m.requestDestroy()
-        if case .preserved = m.phase {
+        if m.requestDestroy() {
             teardown(m)
             m.finish(outcome: "destroyed")
         }
