@@ -134,8 +134,9 @@ extension KVMIntegration {
             usleep(100_000)
             let after = usage()
             print("200-domain leak test: before \(before) after \(after)")
-            #expect(after.fds == before.fds)
-            #expect(after.threads == before.threads)
+            // Fewer is fine (a control session's thread may still be ending at the first count).
+            #expect(after.fds <= before.fds)
+            #expect(after.threads <= before.threads)
             #expect(after.rssKiB - before.rssKiB < 16 * 1024, "RSS grew from \(before.rssKiB) to \(after.rssKiB) KiB")
             let rows = try c.call(ControlRequest(op: .list)).domains ?? []
             #expect(rows.count == 1, "only Domain-0 is left: \(rows)")
