@@ -57,11 +57,17 @@ final class KVMMachine: Machine, @unchecked Sendable {
 
     deinit { try? vmFD.close() }
 
-    /// Mirrors a guest-physical region change as a KVM memory slot.
+    /// Mirrors a guest-physical region change as a KVM memory slot. A read-only region gets a
+    /// `KVM_MEM_READONLY` slot: the guest's writes to it exit as MMIO writes, which the run
+    /// loop discards (`ExitPolicy`); without `KVM_CAP_READONLY_MEM` it cannot be mapped.
     private func apply(_ change: GuestPhysicalMemory.Change) throws(KVMError) {
         var region = kvm_userspace_memory_region()
         switch change {
         case .added(let r):
+            if r.readonly {
+                guard system.readOnlyMemory else { throw .missingCapability("KVM_CAP_READONLY_MEM") }
+                region.flags = UInt32(CKVM_MEM_READONLY)
+            }
             region.slot = slots.withLock { s -> UInt32 in
                 let slot = s.free.popLast() ?? { s.next += 1; return s.next - 1 }()
                 s.byStart[r.start.raw] = slot
@@ -77,9 +83,23 @@ final class KVMMachine: Machine, @unchecked Sendable {
             region.memory_size = 0
         }
         guard ckvm_ioctl_ptr(vmFD.rawValue, ckvm_KVM_SET_USER_MEMORY_REGION(), &region) == 0 else {
-            throw .ioctl("KVM_SET_USER_MEMORY_REGION", HostError("ioctl", Host.lastErrno))
+            let error = HostError("ioctl", Host.lastErrno)
+            // A slot that was not created goes back to the free list.
+            if case .added(let r) = change {
+                slots.withLock { s in
+                    s.byStart[r.start.raw] = nil
+                    s.free.append(region.slot)
+                }
+            }
+            throw .ioctl("KVM_SET_USER_MEMORY_REGION", error)
         }
         if case .removed = change { slots.withLock { $0.free.append(region.slot) } }
+    }
+
+    /// Whether the guest's writes at `gpa` are discarded: it lies in a read-only region
+    /// (Xen's `p2m_is_discard_write`).
+    func discardsWrites(at gpa: UInt64) -> Bool {
+        domain.memory.region(containing: GPA(gpa))?.readonly ?? false
     }
 
     // MARK: Machine

@@ -51,7 +51,7 @@ struct KVMRunLoop {
             }
             vcpu.exits.add(1, ordering: .relaxed)
             let exit = VMExit.decode(run)
-            switch ExitPolicy.action(for: exit) {
+            switch ExitPolicy.action(for: exit, discardsWrites: machine.discardsWrites(at:)) {
             case .hypercall:
                 hypercall()
                 if domain.shutdownReason == .crash && domain.crashReport == nil {
@@ -59,7 +59,7 @@ struct KVMRunLoop {
                 }
             case .debugConsole(let byte):
                 domain.console.write([byte], memory: domain.memory)
-            case .ignore, .resume:
+            case .ignore, .resume, .discardWrite:
                 break
             case .readAllOnes(let size):
                 if case .io(_, _, _, let count, _) = exit {

@@ -9,6 +9,9 @@ public final class KVMSystem: @unchecked Sendable {
     public let vcpuMmapSize: Int
     /// The TSC rate guests run at (KVM_GET_TSC_KHZ on a VM), in kHz.
     public let tscKHz: UInt64
+    /// Whether memory slots can be read-only (`KVM_CAP_READONLY_MEM`): what enforces a
+    /// guest's read-only grant mappings. Without it they are refused.
+    public let readOnlyMemory: Bool
     /// Host CPUID as KVM can offer it, before the Xen leaves are added.
     let supportedCPUID: [kvm_cpuid_entry2]
 
@@ -29,6 +32,7 @@ public final class KVMSystem: @unchecked Sendable {
         let size = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_GET_VCPU_MMAP_SIZE(), 0)
         guard size > 0 else { throw .ioctl("KVM_GET_VCPU_MMAP_SIZE", HostError("ioctl", Host.lastErrno)) }
         vcpuMmapSize = Int(size)
+        readOnlyMemory = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_CHECK_EXTENSION(), UInt(CKVM_CAP_READONLY_MEM)) > 0
         supportedCPUID = try Self.querySupportedCPUID(fd)
         let vm = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_CREATE_VM(), 0)
         var khz: Int32 = 0

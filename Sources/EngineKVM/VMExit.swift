@@ -83,6 +83,9 @@ public enum ExitAction: Equatable, Sendable {
     case halt
     /// Re-enter the guest (a kick, an interrupt window).
     case resume
+    /// A guest write to read-only memory (a `GNTMAP_readonly` grant mapping): discarded, as
+    /// Xen does for `p2m_grant_map_ro`. KVM has completed the instruction; re-entering skips it.
+    case discardWrite
     /// Nothing can be done: crash the domain with this reason.
     case crash(String)
 }
@@ -90,7 +93,9 @@ public enum ExitAction: Equatable, Sendable {
 public enum ExitPolicy {
     public static let debugConsolePort: UInt16 = 0xE9
 
-    public static func action(for exit: VMExit) -> ExitAction {
+    /// `discardsWrites(gpa)`: whether a write at `gpa` goes to read-only memory (Xen's
+    /// `p2m_is_discard_write`); an MMIO write there is dropped, any other MMIO is fatal.
+    public static func action(for exit: VMExit, discardsWrites: (UInt64) -> Bool = { _ in false }) -> ExitAction {
         switch exit {
         case .io(let port, let size, let isWrite, let count, let data):
             if port == HypercallPage.port {
@@ -111,6 +116,7 @@ public enum ExitPolicy {
         case .shutdown:
             return .crash("triple fault (KVM_EXIT_SHUTDOWN)")
         case .mmio(let address, let length, let isWrite, let data):
+            if isWrite && discardsWrites(address) { return .discardWrite }
             return .crash(isWrite
                 ? "unhandled MMIO write of \(length) bytes (0x\(String(data, radix: 16))) at 0x\(String(address, radix: 16))"
                 : "unhandled MMIO read of \(length) bytes at 0x\(String(address, radix: 16))")

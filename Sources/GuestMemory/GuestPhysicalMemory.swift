@@ -16,6 +16,11 @@ public struct MemoryRegion: Sendable {
     public let backing: MappedMemory
     /// Byte offset of `start` inside `backing`.
     public let backingOffset: Int
+    /// Read-only to the guest, as Xen's `p2m_grant_map_ro` (a `P2M_DISCARD_WRITE_TYPES` type):
+    /// the engine maps it read-only and discards the guest's writes; writes made through this
+    /// memory on the guest's behalf (`write`, `store`, `fill`, `copy`…) are discarded too, as
+    /// Xen's `__hvm_copy` skips discard-write pages; read-modify-write atomics on it fault.
+    public let readonly: Bool
 
     public var end: UInt64 { start.raw + size }
     public func contains(_ gpa: GPA) -> Bool { gpa.raw >= start.raw && gpa.raw < end }
@@ -61,7 +66,8 @@ public final class GuestPhysicalMemory: Sendable {
         precondition(size > 0 && size % xenPageSize == 0 && start.pageOffset == 0)
         guard start.raw <= UInt64.max - size else { throw MemoryFault(address: start.raw, reason: .overflow) }
         let backing = try MappedMemory.anonymous(size: Int(size))
-        return try add(MemoryRegion(start: start, size: size, kind: kind, backing: backing, backingOffset: 0))
+        return try add(MemoryRegion(start: start, size: size, kind: kind, backing: backing, backingOffset: 0,
+                                    readonly: false))
     }
 
     /// Adds a region over existing host memory (a page another domain shares, later grants).
@@ -151,6 +157,19 @@ public final class GuestPhysicalMemory: Sendable {
         return (r, r.backingOffset + Int(gpa.raw - r.start.raw))
     }
 
+    /// `span` for a plain write: nil when the range is read-only, and the write is discarded.
+    private func writableSpan(_ gpa: GPA, _ count: Int) throws(MemoryFault) -> (MemoryRegion, Int)? {
+        let s = try span(gpa, count)
+        return s.0.readonly ? nil : s
+    }
+
+    /// `span` for a read-modify-write: a read-only range faults (a result cannot be discarded).
+    private func rmwSpan(_ gpa: GPA, _ count: Int) throws(MemoryFault) -> (MemoryRegion, Int) {
+        let s = try span(gpa, count)
+        guard !s.0.readonly else { throw MemoryFault(address: gpa.raw, reason: .protection) }
+        return s
+    }
+
     public func read(at gpa: GPA, count: Int) throws(MemoryFault) -> [UInt8] {
         if count == 0 { return [] }
         let (r, off) = try span(gpa, count)
@@ -163,7 +182,7 @@ public final class GuestPhysicalMemory: Sendable {
 
     public func write(_ bytes: [UInt8], at gpa: GPA) throws(MemoryFault) {
         if bytes.isEmpty { return }
-        let (r, off) = try span(gpa, bytes.count)
+        guard let (r, off) = try writableSpan(gpa, bytes.count) else { return }
         bytes.withUnsafeBytes { src in
             // SAFETY: span() proved the destination range lies inside the mapping.
             (r.backing.base + off).copyMemory(from: src.baseAddress!, byteCount: src.count)
@@ -172,7 +191,7 @@ public final class GuestPhysicalMemory: Sendable {
 
     public func fill(_ value: UInt8, at gpa: GPA, count: Int) throws(MemoryFault) {
         if count == 0 { return }
-        let (r, off) = try span(gpa, count)
+        guard let (r, off) = try writableSpan(gpa, count) else { return }
         // SAFETY: span() proved the range lies inside the mapping.
         (r.backing.base + off).initializeMemory(as: UInt8.self, repeating: value, count: count)
     }
@@ -184,7 +203,7 @@ public final class GuestPhysicalMemory: Sendable {
     }
 
     public func store<T: FixedWidthInteger & UnsignedInteger>(_ value: T, at gpa: GPA) throws(MemoryFault) {
-        let (r, off) = try span(gpa, MemoryLayout<T>.size)
+        guard let (r, off) = try writableSpan(gpa, MemoryLayout<T>.size) else { return }
         // SAFETY: in bounds (span).
         (r.backing.base + off).storeBytes(of: value.littleEndian, as: T.self)
     }
@@ -201,16 +220,17 @@ public final class GuestPhysicalMemory: Sendable {
     /// A 32-bit store with release ordering, for ring indexes the hypervisor publishes.
     public func storeRelease(_ value: UInt32, at gpa: GPA) throws(MemoryFault) {
         guard gpa.raw % 4 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
-        let (r, off) = try span(gpa, 4)
+        guard let (r, off) = try writableSpan(gpa, 4) else { return }
         // SAFETY: in bounds and 4-byte aligned.
         let p = UnsafeMutablePointer<UInt32>(OpaquePointer(r.backing.base + off))
         GuestAtomics.storeRelease(p, value)
     }
 
-    /// An aligned 64-bit word the guest shares with us, for atomic bit operations.
-    private func word64(_ gpa: GPA) throws(MemoryFault) -> UnsafeMutablePointer<UInt64> {
+    /// An aligned 64-bit word the guest shares with us, for atomic bit operations (which
+    /// `modifies`: then a read-only word faults).
+    private func word64(_ gpa: GPA, modifies: Bool = true) throws(MemoryFault) -> UnsafeMutablePointer<UInt64> {
         guard gpa.raw % 8 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
-        let (r, off) = try span(gpa, 8)
+        let (r, off) = modifies ? try rmwSpan(gpa, 8) : try span(gpa, 8)
         // SAFETY: in bounds and 8-byte aligned (regions are page aligned).
         return UnsafeMutablePointer<UInt64>(OpaquePointer(r.backing.base + off))
     }
@@ -230,20 +250,23 @@ public final class GuestPhysicalMemory: Sendable {
 
     /// Atomically reads the 64-bit word at `gpa` (sequentially consistent).
     public func atomicLoad(_: UInt64.Type, at gpa: GPA) throws(MemoryFault) -> UInt64 {
-        GuestAtomics.fetchOr(try word64(gpa), 0)
+        GuestAtomics.fetchOr(try word64(gpa, modifies: false), 0)
     }
 
     /// Atomically exchanges the byte at `gpa` (Xen's `xchg` on `evtchn_upcall_pending`).
     @discardableResult
     public func atomicExchange(_ value: UInt8, at gpa: GPA) throws(MemoryFault) -> UInt8 {
-        let (r, off) = try span(gpa, 1)
+        let (r, off) = try rmwSpan(gpa, 1)
         // SAFETY: in bounds; bytes need no alignment.
         return GuestAtomics.exchange(r.backing.base.advanced(by: off).assumingMemoryBound(to: UInt8.self), value)
     }
 
     /// A 64-bit store with release ordering (pvclock fields the guest reads).
     public func storeRelease64(_ value: UInt64, at gpa: GPA) throws(MemoryFault) {
-        GuestAtomics.storeRelease64(try word64(gpa), value)
+        guard gpa.raw % 8 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
+        guard let (r, off) = try writableSpan(gpa, 8) else { return }
+        // SAFETY: in bounds and 8-byte aligned (regions are page aligned).
+        GuestAtomics.storeRelease64(UnsafeMutablePointer<UInt64>(OpaquePointer(r.backing.base + off)), value)
     }
 }
 
@@ -252,12 +275,15 @@ public final class GuestPhysicalMemory: Sendable {
 extension MemoryRegion {
     /// The `size` bytes of this region at `gpa`, as a region of their own placed at `start` in
     /// another address space (a granted page mapped into the grantee). Nil unless the range is
-    /// page aligned and inside this region.
-    public func slice(at gpa: GPA, size: UInt64, placedAt start: GPA, kind: Kind) -> MemoryRegion? {
+    /// page aligned and inside this region. `readonly` makes the slice read-only (a region
+    /// sliced from a read-only one stays read-only).
+    public func slice(at gpa: GPA, size: UInt64, placedAt start: GPA, kind: Kind,
+                      readonly: Bool = false) -> MemoryRegion? {
         guard size > 0, size % xenPageSize == 0, gpa.pageOffset == 0, start.pageOffset == 0,
               contains(gpa), gpa.raw - self.start.raw <= self.size - size else { return nil }
         return MemoryRegion(start: start, size: size, kind: kind, backing: backing,
-                            backingOffset: backingOffset + Int(gpa.raw - self.start.raw))
+                            backingOffset: backingOffset + Int(gpa.raw - self.start.raw),
+                            readonly: readonly || self.readonly)
     }
 }
 
@@ -266,7 +292,7 @@ extension GuestPhysicalMemory {
     /// returns whether it did and the value found (Xen's `guest_cmpxchg`).
     public func compareExchange(expected: UInt32, desired: UInt32, at gpa: GPA) throws(MemoryFault) -> (exchanged: Bool, original: UInt32) {
         guard gpa.raw % 4 == 0 else { throw MemoryFault(address: gpa.raw, reason: .protection) }
-        let (r, off) = try span(gpa, 4)
+        let (r, off) = try rmwSpan(gpa, 4)
         // SAFETY: in bounds and 4-byte aligned (checked above; regions are page aligned).
         let p = UnsafeMutablePointer<UInt32>(OpaquePointer(r.backing.base + off))
         return GuestAtomics.compareExchange32(p, expected: expected, desired: desired)
@@ -274,11 +300,11 @@ extension GuestPhysicalMemory {
 
     /// Copies `count` bytes from `source` at `from` to this memory at `to`, host memory to host
     /// memory with no intermediate buffer (`GNTTABOP_copy`). Both ranges are bounds-checked and
-    /// may overlap (memmove semantics).
+    /// may overlap (memmove semantics). A read-only destination discards the bytes.
     public func copy(_ count: Int, from source: GuestPhysicalMemory, at from: GPA, to: GPA) throws(MemoryFault) {
         if count == 0 { return }
         let (sr, so) = try source.span(from, count)
-        let (dr, dof) = try span(to, count)
+        guard let (dr, dof) = try writableSpan(to, count) else { return }
         // SAFETY: span() proved both ranges lie inside their mappings; copyMemory is memmove.
         (dr.backing.base + dof).copyMemory(from: sr.backing.base + so, byteCount: count)
     }

@@ -15,7 +15,10 @@ extension GrantTable {
 
     /// `map_grant_ref` (xen/common/grant_table.c) after the domain lookup: maps `granter`'s
     /// grant `ref` at guest-physical `hostAddr` in this table's domain. The new region shares
-    /// the granter's page; the engine maps it through its memory observer.
+    /// the granter's page; the engine maps it through its memory observer. With
+    /// `GNTMAP_readonly` the region is read-only (Xen's `p2m_grant_map_ro`): the engine maps it
+    /// so, and the guest's writes to it are discarded; an engine that cannot map memory
+    /// read-only refuses the region, and the map fails with `GNTST_general_error`.
     public func mapGrantRef(_ ref: GrantRef, of granter: Domain, flags: GrantMapFlags,
                             hostAddr: UInt64) throws(GrantStatus) -> MapResult {
         guard !flags.isDisjoint(with: [.deviceMap, .hostMap]) else { throw .badGntref }
@@ -35,13 +38,9 @@ extension GrantTable {
             // create_grant_p2m_mapping: no cache attributes, no flags beyond host_map|readonly.
             guard pinned.entryFlags.isDisjoint(with: [.pat, .pcd, .pwt]),
                   flags.subtracting(.readonly) == .hostMap else { throw GrantStatus.generalError }
-            // The engine maps every region writable: a read-only mapping could not be enforced,
-            // so it is refused rather than handed out writable. (In-hypervisor backends get
-            // enforced read-only access through `GrantTable.map(ref:from:by:readonly:)`.)
-            guard !readonly else { throw GrantStatus.generalError }
             guard hostFrame.raw <= Physmap.maxGFN,
                   let region = pinned.page.slice(at: GPA(0), size: xenPageSize, placedAt: hostFrame.address,
-                                                 kind: Self.mappingKind) else {
+                                                 kind: Self.mappingKind, readonly: readonly) else {
                 throw GrantStatus.generalError
             }
             // Xen replaces whatever the gfn held (guest_physmap_add_entry). We cannot punch a

@@ -53,6 +53,9 @@ public final class Physmap: Sendable {
             // Another Xen page already sits at this gfn: Xen would replace it; we refuse to
             // alias two hypervisor pages onto one frame.
             if loc.contains(where: { $0.key != page && $0.value.gfn == gfn }) { throw .EBUSY }
+            // Over a grant mapping: Xen's guest_physmap_add_entry refuses (-EINVAL) rather
+            // than unmap a grant this way (and would write into the granter's page here).
+            if memory.region(containing: gfn.address)?.kind == GrantTable.mappingKind { throw .EINVAL }
             do {
                 let contents: [UInt8]
                 if let old {

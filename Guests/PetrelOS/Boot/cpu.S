@@ -341,6 +341,23 @@ petrel_zero_qwords:
         rep stosq
         ret
 
+/* uint64_t petrel_compare_qwords(uint64_t a, uint64_t b, uint64_t count): how many leading
+ * 8-byte words are equal (count if all are), with one `repe cmpsq`. */
+        .globl petrel_compare_qwords
+petrel_compare_qwords:
+        movq    %rdx, %rcx
+        testq   %rcx, %rcx
+        jz      1f
+        cld
+        repe cmpsq
+        je      1f                      /* stopped with ZF=1: every word matched */
+        movq    %rdx, %rax
+        subq    %rcx, %rax
+        decq    %rax                    /* the mismatching word was counted off too */
+        ret
+1:      movq    %rdx, %rax
+        ret
+
 /* void petrel_memcpy(uint64_t dst, uint64_t src, uint64_t n): memcpy for Swift. */
         .globl petrel_memcpy
 petrel_memcpy:

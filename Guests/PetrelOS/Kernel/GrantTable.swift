@@ -59,6 +59,46 @@ enum GrantTable {
         }
     }
 
+    /// GNTTABOP_map_grant_ref of `count` ops already built at `ops` (an array of
+    /// gnttab_map_grant_ref); each op's status, handle and dev_bus_addr come back in place.
+    static func mapGrantRefs(_ ops: PhysRegion, count: Int) -> Int64 {
+        precondition(count * MemoryLayout<gnttab_map_grant_ref>.stride <= ops.size)
+        return op(GNTTABOP_map_grant_ref, ops.base, UInt32(count))
+    }
+
+    /// A GNTTABOP_map_grant_ref op: `dom`'s grant `ref` at guest-physical `hostAddr`
+    /// (GNTMAP_host_map, plus GNTMAP_readonly if `readonly`).
+    static func mapOp(ref: UInt32, dom: UInt16, hostAddr: UInt64, readonly: Bool = false) -> gnttab_map_grant_ref {
+        var m = gnttab_map_grant_ref()
+        m.host_addr = hostAddr
+        m.flags = UInt32(GNTMAP_host_map) | (readonly ? UInt32(GNTMAP_readonly) : 0)
+        m.ref = ref
+        m.dom = dom
+        m.status = 0x7fff
+        m.handle = 0xffff_ffff
+        return m
+    }
+
+    /// One GNTTABOP_map_grant_ref; returns rc and the op as Xen wrote it back.
+    static func map(ref: UInt32, dom: UInt16, hostAddr: UInt64, readonly: Bool = false) -> (rc: Int64, op: gnttab_map_grant_ref) {
+        var m = mapOp(ref: ref, dom: dom, hostAddr: hostAddr, readonly: readonly)
+        let rc = withGuestAddress(of: &m) { op(GNTTABOP_map_grant_ref, $0, 1) }
+        return (rc, m)
+    }
+
+    /// One GNTTABOP_unmap_grant_ref; returns rc and the op's status.
+    static func unmap(handle: UInt32, hostAddr: UInt64) -> (rc: Int64, status: Int16) {
+        var u = gnttab_unmap_grant_ref()
+        u.host_addr = hostAddr
+        u.handle = handle
+        u.status = 0x7fff
+        let rc = withGuestAddress(of: &u) { op(GNTTABOP_unmap_grant_ref, $0, 1) }
+        return (rc, u.status)
+    }
+
+    /// The flags of entry `ref` (GTF_reading/GTF_writing show the grantee's pins).
+    static func flags(_ ref: UInt32) -> UInt16 { entry(ref).load16(Int(PETREL_GRANT_ENTRY_FLAGS)) }
+
     /// GNTTABOP_query_size.
     static func querySize(dom: UInt16 = domidSelf, count: UInt32 = 1) -> (rc: Int64, result: gnttab_query_size) {
         var arg = gnttab_query_size(dom: dom, nr_frames: 0xdead, max_nr_frames: 0xdead, status: 0x7fff)
