@@ -87,13 +87,14 @@ struct BenchCommand: ParsableCommand {
     struct Xenstore: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "xenstore", abstract: "xenstore read/write operations per second: unix socket and guest ring vs in-process calls.")
-        @Option(help: "Write+read rounds for each measurement.") var n: Int = 20_000
+        @Option(help: "Write+read rounds per trial on the socket and in process.") var n: Int = 10_000
+        @Option(help: "Write+read rounds in the guest, over its ring.") var ringN: Int = 1000
         @Option(help: "Guest image (default: the bundled PetrelOS).") var kernel: String?
 
         func run() throws {
             Petrel.bootstrapLogging()
             let f = try XenStoreBench(petrelPath: HostProcess.currentExecutable, kernelPath: try kernel ?? DemoKernel.locate(),
-                                      rounds: max(1, n)).run()
+                                      rounds: max(1, n), ringRounds: max(1, ringN)).run()
             CLIEnvironment.writeStderr(f.detail + "\n")
             print(f.line)
         }

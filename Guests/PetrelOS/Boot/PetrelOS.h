@@ -25,6 +25,7 @@
 #include <xen/hvm/hvm_vcpu.h>
 #include <xen/vcpu.h>
 #include <xen/grant_table.h>
+#include <xen/platform.h>
 #include <xen/io/console.h>
 #include <xen/io/xs_wire.h>
 #include <xen/arch-x86/hvm/start_info.h>
@@ -138,6 +139,7 @@ _Bool petrel_test_and_set_bit(uint64_t address, uint64_t bit);
 _Bool petrel_test_bit(uint64_t address, uint64_t bit);
 void petrel_memcpy(uint64_t dst, uint64_t src, uint64_t n);
 void petrel_zero_qwords(uint64_t dst, uint64_t count);
+uint64_t petrel_compare_qwords(uint64_t a, uint64_t b, uint64_t count); /* leading equal qwords */
 
 /* pvclock (Boot/pvclock.S): ns of Xen system time from a vcpu_time_info / this vCPU's. */
 uint64_t petrel_pvclock_read(uint64_t time_info);

@@ -20,6 +20,8 @@ enum WorkArea {
     static var shared: PhysRegion { pages(24, 1) }
     /// Pages 25..<29: the xenbus client's reply, watch-event and event-queue pages (XenBus).
     static var xenbus: PhysRegion { pages(25, 4) }
+    /// Page 29: the pCPU driver's state and tables (PCPU).
+    static var pcpu: PhysRegion { pages(29, 1) }
 }
 
 /// UInt32 samples in WorkArea.samples.

@@ -118,6 +118,12 @@ enum TestRunner {
         if name.equals("bench-gntcopy") { return needXen("bench-gntcopy", TestBenchGntcopy.run) }
         if name.equals("xenstore") { return needXen("xenstore", TestXenStore.run) }
         if name.equals("xsshutdown") { return needXen("xsshutdown", TestXsShutdown.run) }
+        if name.equals("grantro") { return needXen("grantro", TestGrantRO.run) }
+        if name.equals("ringfront") { return needXen("ringfront", TestRingFront.run) }
+        if name.equals("ringback") { return needXen("ringback", TestRingBack.run) }
+        if name.equals("ringspy") { return needXen("ringspy", TestRingSpy.run) }
+        if name.equals("bench-xenstore") { return needXen("bench-xenstore", TestBenchXenStore.run) }
+        if name.equals("pcpu") { return needXen("pcpu", TestPCPU.run) }
 
         out.s("FAIL ").bytes(name.region, count: name.count).s(": unknown test").end()
     }
