@@ -58,6 +58,7 @@ public struct ForegroundRun {
 
         phase("KVM opened")
         let hypervisor = Hypervisor(services: HostOSServices(), logger: logger)
+        phase("hypervisor (host CPUs discovered)")
         let ram = options.memoryMiB << 20
         let domain: Domain
         do {
@@ -74,7 +75,9 @@ public struct ForegroundRun {
             try layout.populate(domain.memory)
             domain.memmap = layout.memmap
             try DomainDevices.attachConsole(to: domain, sink: consoleSink)
+            phase("memory laid out, console attached")
             try DomainDevices.attachXenStore(to: domain, xenstored: xenstored)
+            phase("xenstore attached")
             boot = try image.load(into: domain.memory, memmap: layout.memmap, cmdline: options.cmdline, initrd: initrd)
         } catch let e as ToolstackError {
             throw e
