@@ -11,7 +11,7 @@ final class DaemonHarness {
     init() throws {
         var template = Array("/tmp/petrel-test-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw HarnessError("mkdtemp failed") }
-        stateDir = String(cString: template)
+        stateDir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         process = try HostProcess(path: Env.petrel, arguments: [Env.petrel, "daemon", "--state-dir", stateDir])
         let deadline = Host.monotonicNanoseconds() + 10_000_000_000
         while !HostProcess.fileExists(stateDir + "/petrel.sock") || !HostProcess.fileExists(stateDir + "/xenstored.socket") {

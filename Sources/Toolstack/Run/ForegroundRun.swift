@@ -42,49 +42,21 @@ public struct ForegroundRun {
         let input = ConsoleInputPump.prepare(consoleInput, logger: logger)
         defer { input?.stop() }
         let shutdownHook = try TestShutdownHook.fromEnvironment()
-        let kernel: [UInt8]
-        do { kernel = try Host.readFile(options.kernelPath, limit: 256 << 20) } catch {
-            throw .readFile(path: options.kernelPath, error)
-        }
-        var initrd: [UInt8]?
-        if let path = options.initrdPath {
-            do { initrd = try Host.readFile(path, limit: 1 << 30) } catch { throw .readFile(path: path, error) }
-        }
-        let image = try KernelImage.parse(kernel, path: options.kernelPath)
-        phase("kernel read and parsed")
-
-        let engine: KVMEngine
-        do { engine = try KVMEngine(devicePath: options.kvmDevice) } catch { throw .engine("\(error)") }
-
-        phase("KVM opened")
         let hypervisor = Hypervisor(services: HostOSServices(), logger: logger)
         phase("hypervisor (host CPUs discovered)")
-        let ram = options.memoryMiB << 20
-        let domain: Domain
-        do {
-            domain = try hypervisor.createDomain(options.domainConfig)
-        } catch { throw .engine("cannot create domain: \(error)") }
+        let build = DomainBuild(kernelPath: options.kernelPath, initrdPath: options.initrdPath,
+                                cmdline: options.cmdline, config: options.domainConfig)
+        let (domain, boot) = try build.build(on: hypervisor, consoleSink: consoleSink)
         defer { hypervisor.removeDomain(domain.id) }
-
-        let layout = DomainLayout(ramBytes: ram)
+        phase("kernel loaded, console attached")
         // This domain's own xenstored (the daemon shares one between its domains).
         let xenstored = XenStored(logger: logger)
         defer { DomainDevices.detachXenStore(from: domain, xenstored: xenstored) }
-        let boot: BootState
-        do {
-            try layout.populate(domain.memory)
-            domain.memmap = layout.memmap
-            try DomainDevices.attachConsole(to: domain, sink: consoleSink)
-            phase("memory laid out, console attached")
-            try DomainDevices.attachXenStore(to: domain, xenstored: xenstored)
-            phase("xenstore attached")
-            boot = try image.load(into: domain.memory, memmap: layout.memmap, cmdline: options.cmdline, initrd: initrd)
-        } catch let e as ToolstackError {
-            throw e
-        } catch {
+        do { try DomainDevices.attachXenStore(to: domain, xenstored: xenstored) } catch {
             throw .build("\(options.kernelPath): cannot build the domain: \(error)")
         }
-
+        let engine: KVMEngine
+        do { engine = try KVMEngine(devicePath: options.kvmDevice) } catch { throw .engine("\(error)") }
         phase("domain built")
         let machine: any Machine
         do {
