@@ -23,10 +23,20 @@ enum DaemonDevices {
     /// client's socket then backs up), gives up once the domain has stopped.
     static func consoleInput(_ bytes: [UInt8], to domain: Domain) {
         var rest = bytes[...]
+        // One registered wake-up at a time, however long the guest leaves its input unread.
+        var space: Latch?
         while !rest.isEmpty && !domain.isShutDown {
             let n = domain.console.input(rest)
             rest = rest.dropFirst(n)
-            if n == 0 { Host.sleep(milliseconds: 1) }
+            if n == 0 {
+                // Full: wait for the guest to take some (re-checking the domain now and then).
+                if space == nil || space!.opened {
+                    let latch = Latch()
+                    domain.console.notifyWhenInputSpace { latch.open() }
+                    space = latch
+                }
+                space!.wait(until: Host.monotonicNanoseconds() + 100_000_000)
+            }
         }
     }
 }
