@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds PetrelOS: build/guests/petrelos.elf (x86-64 PVH kernel, Embedded Swift).
 # Usage: Guests/PetrelOS/build.sh   (from anywhere; idempotent; fails loudly)
+# $PETREL_GUEST_DIR overrides the output directory (default build/guests).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-OUT_DIR="$ROOT/build/guests"
+OUT_DIR="${PETREL_GUEST_DIR:-$ROOT/build/guests}"
 OBJ_DIR="$OUT_DIR/petrelos.obj"
 ELF="$OUT_DIR/petrelos.elf"
 

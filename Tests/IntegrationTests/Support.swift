@@ -15,7 +15,11 @@ enum Env {
         HostProcess.environment("PETREL_BIN") ?? root + "/.build/debug/petrel"
     }
 
-    static var guest: String { root + "/build/guests/petrelos.elf" }
+    /// The guests' directory: `$PETREL_GUEST_DIR` (as Guests/PetrelOS/build.sh takes it), else
+    /// build/guests.
+    static var guestDir: String { HostProcess.environment("PETREL_GUEST_DIR") ?? root + "/build/guests" }
+
+    static var guest: String { guestDir + "/petrelos.elf" }
 
     /// True where /dev/kvm opens read-write; tests that boot guests are skipped elsewhere,
     /// with this reason shown.
