@@ -53,6 +53,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "XenABI"]),
+        // The CLI's own parsing (the executable target, imported @testable).
+        .testTarget(name: "PetrelCLITests", dependencies: [
+            "petrel", "Toolstack", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["Toolstack", "EngineKVM", "HostOS"]),
     ]
 )

@@ -13,6 +13,10 @@ extension Host {
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw HostError("mkdir \(path)", .notDirectory) }
     }
 
+    /// Ends the process with `status` (atexit handlers run; nothing buffered is ours to flush:
+    /// Petrel writes with write(2)).
+    public static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+
     /// This process's real user id.
     public static var userID: UInt32 { getuid() }
 

@@ -1,15 +1,19 @@
 import ArgumentParser
+import HostOS
 import Logging
 import Toolstack
 
 @main
 enum Main {
-    /// `petrel run` parses only its own arguments: building the whole command tree costs
-    /// milliseconds of runtime type lookups, and `run`'s start-up time is what a boot costs.
+    /// `petrel run` parses only its own arguments, and its plain forms without
+    /// swift-argument-parser (`RunArguments.quickParse`): building a command's argument set
+    /// costs milliseconds of runtime type lookups, and `run`'s start-up time is what a boot costs.
     static func main() {
         let args = Array(CommandLine.arguments.dropFirst())
         if args.first == "run" {
-            RunCommand.main(Array(args.dropFirst()))
+            let rest = Array(args.dropFirst())
+            if let quick = RunArguments.quickParse(rest) { Host.exit(RunCommand.execute(quick)) }
+            RunCommand.main(rest)
         } else {
             Petrel.main(args)
         }

@@ -37,10 +37,22 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Number of vCPUs (up to 4 per host CPU; default 1, or the config's).")
     var vcpus: Int?
 
+    var arguments: RunArguments {
+        RunArguments(kernel: kernel, settings: settings, memory: memory, cmdline: cmdline, initrd: initrd,
+                     name: name, vcpus: vcpus)
+    }
+
     func run() throws {
+        let status = Self.execute(arguments)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Boots the domain in the foreground and returns `petrel run`'s exit status (what
+    /// `RunOutcome.exitStatus` says, 1 for an error before the guest ran).
+    static func execute(_ arguments: RunArguments) -> Int32 {
         Petrel.bootstrapLogging()
         do {
-            let options = try runOptions()
+            let options = try arguments.runOptions { CLIEnvironment.writeStderr("petrel: warning: \($0)\n") }
             var foreground = ForegroundRun(options: options, consoleSink: CLIEnvironment.writeStdout)
             foreground.consoleInput = .standardInput
             let result = try foreground.run()
@@ -49,43 +61,10 @@ struct RunCommand: ParsableCommand {
             } else {
                 CLIEnvironment.writeStderr("petrel: domain '\(options.name)' \(result.outcome.description)\n")
             }
-            throw ExitCode(result.outcome.exitStatus)
-        } catch let e as ToolstackError {
-            CLIEnvironment.writeStderr("petrel: \(e)\n")
-            throw ExitCode(1)
-        } catch let e as XLConfigError {
-            CLIEnvironment.writeStderr("petrel: \(e)\n")
-            throw ExitCode(1)
+            return result.outcome.exitStatus
+        } catch {
+            CLIEnvironment.writeStderr("petrel: \(error)\n")
+            return 1
         }
-    }
-
-    /// A kernel runs with the options; an xl.cfg gets the KEY=VALUE settings, then the options
-    /// turned into settings (so they are checked, and reported, as the file's own are).
-    private func runOptions() throws -> RunOptions {
-        guard let path = kernel else { return try kernelOptions(DemoKernel.locate(), demo: true) }
-        var overrides = settings
-        if let memory { overrides.append("memory=\(memory)") }
-        if let vcpus {
-            guard vcpus >= 1 else { throw ToolstackError.badOption("--vcpus \(vcpus): must be at least 1") }
-            overrides.append("vcpus=\(vcpus)")
-        }
-        if let cmdline { overrides.append("cmdline=" + XLConfig.quote(cmdline)) }
-        if let initrd { overrides.append("ramdisk=" + XLConfig.quote(initrd)) }
-        if let name { overrides.append("name=" + XLConfig.quote(name)) }
-        switch try XLConfig.openRunFile(path, overrides: overrides) {
-        case .kernel:
-            return try kernelOptions(path, demo: false)
-        case .config(let config):
-            for w in config.warnings { CLIEnvironment.writeStderr("petrel: warning: \(w)\n") }
-            return config.runOptions
-        }
-    }
-
-    private func kernelOptions(_ path: String, demo: Bool) throws -> RunOptions {
-        if let s = settings.first {
-            throw ToolstackError.badOption("\(s): KEY=VALUE settings need an xl.cfg, and \(path) is a kernel image")
-        }
-        return RunOptions(kernelPath: path, memoryMiB: memory ?? 64, cmdline: cmdline ?? "", initrdPath: initrd,
-                          name: name ?? (demo ? "petrelos-demo" : "petrel-guest"), vcpus: vcpus ?? 1)
     }
 }
