@@ -20,12 +20,13 @@ public final class Hypervisor: Sendable {
     public init(services: any HostServices, logger: Logger = Logger(label: "petrel.hypervisor")) {
         self.services = services
         self.logger = logger
+        // Scanned on first use (PhysicalCPUTable).
         physicalCPUs = PhysicalCPUTable(services: services, logger: logger)
-        do { try physicalCPUs.rescan() } catch {
-            logger.error("host CPUs unknown, vCPU threads run where the host puts them: \(error)")
-        }
         // The CPU notifier chain: placement first, then the control domain hears of it.
-        physicalCPUs.observe { [unowned self] event, table in try placeAll(event, table) }
+        physicalCPUs.onFirstScan { [unowned self] table in
+            do { try placeAll(table) } catch { logger.warning("placing vCPUs on the host's CPUs: \(error)") }
+        }
+        physicalCPUs.observe { [unowned self] _, table in try placeAll(table) }
         physicalCPUs.observe { [unowned self] event, _ in raisePCPUState(event) }
     }
 

@@ -57,6 +57,9 @@ extension PhysicalCPUTable {
         var nextID = 0
         var list: [(id: Int, observer: Observer)] = []
         var discoveryNote: String?
+        /// Runs once, after the first scan (which is a baseline, not a change: observers hear
+        /// nothing of it).
+        var firstScan: (@Sendable ([PhysicalCPU]) -> Void)?
 
         /// Tells each observer in turn; stops at the first that throws.
         func deliver(_ event: PhysicalCPUEvent, table: PhysicalCPUTable) throws(DeliveryFailure) {
@@ -80,6 +83,12 @@ extension PhysicalCPUTable {
         /// How many observers had taken the event before one failed (the index of the one that did).
         var told: Int
         var cause: any Error
+    }
+
+    /// Sets what runs, under the change lock, once the host has first been scanned (the
+    /// scheduler places the vCPUs that started before it).
+    public func onFirstScan(_ body: @escaping @Sendable ([PhysicalCPU]) -> Void) {
+        changes.withLock { $0.firstScan = body }
     }
 
     /// Registers an observer (Xen's `register_cpu_notifier`); it hears changes from now on.

@@ -66,14 +66,20 @@ public struct PhysicalCPU: Sendable, Equatable {
 /// `cpu_down` and the CPU notifier chain). Observers hear every change; the scheduler's vCPU
 /// placement and VIRQ_PCPU_STATE delivery are two of them.
 ///
+/// The host is scanned on first use, not when the table is made: a domain that never asks
+/// about pCPUs and is not pinned (every `petrel run` of an unpinned guest) never pays for
+/// reading sysfs and the MADT, half a millisecond of its boot.
+///
 /// Locking: `cpus` is a mutex over the table, held only to read or replace it. `changes` is a
-/// second mutex that serialises every change (online, offline, rescan, and vCPU placement) and
-/// holds the observer list; it is held while observers run, so each hears every change once
-/// and in order. Observers may read the table but must not change it (nor place vCPUs
-/// through the hypervisor): that would wait for `changes` forever.
+/// second mutex that serialises every change (online, offline, rescan, the first scan, and
+/// vCPU placement) and holds the observer list; it is held while observers run, so each hears
+/// every change once and in order. Observers may read the table but must not change it (nor
+/// place vCPUs through the hypervisor): that would wait for `changes` forever. `scanned` is
+/// set under `changes`, after the first table is in place and before observers hear of it.
 public final class PhysicalCPUTable: Sendable {
     let cpus = Mutex<[PhysicalCPU]>([])
     let changes = Mutex(Observers())
+    private let scanned = Atomic<Bool>(false)
     let services: any HostServices
     let logger: Logger
 
@@ -84,13 +90,19 @@ public final class PhysicalCPUTable: Sendable {
 
     // MARK: Reading
 
+    /// Whether the host has been scanned yet (reading the table scans it).
+    public var isScanned: Bool { scanned.load(ordering: .acquiring) }
+
     /// Every pCPU Petrel knows (every possible host CPU), by ascending id.
-    public var all: [PhysicalCPU] { cpus.withLock { $0 } }
-    public func cpu(_ id: PCPUID) -> PhysicalCPU? { cpus.withLock { $0.first { $0.id == id } } }
+    public var all: [PhysicalCPU] {
+        scanIfNeeded()
+        return cpus.withLock { $0 }
+    }
+    public func cpu(_ id: PCPUID) -> PhysicalCPU? { all.first { $0.id == id } }
     /// The present pCPU whose APIC id is `apicID`.
-    public func cpu(apicID: UInt32) -> PhysicalCPU? { cpus.withLock { $0.first { $0.present && $0.apicID == apicID } } }
+    public func cpu(apicID: UInt32) -> PhysicalCPU? { all.first { $0.present && $0.apicID == apicID } }
     /// The present pCPU whose ACPI processor id is `acpiID`.
-    public func cpu(acpiID: UInt32) -> PhysicalCPU? { cpus.withLock { $0.first { $0.present && $0.acpiID == acpiID } } }
+    public func cpu(acpiID: UInt32) -> PhysicalCPU? { all.first { $0.present && $0.acpiID == acpiID } }
     /// The pCPUs vCPUs may run on now.
     public var online: [PhysicalCPU] { all.filter(\.isOnline) }
     /// The highest present pCPU id (Xen's `cpumask_last(&cpu_present_map)`), nil if none.
@@ -110,7 +122,8 @@ public final class PhysicalCPUTable: Sendable {
     ///   hear `.online`, and the observer's errno (-EBUSY if it threw something else) comes
     ///   back, as a failing CPU_DOWN_PREPARE notifier fails `cpu_down`.
     public func offline(_ id: PCPUID) throws(XenErrno) {
-        try changes.withLock { (obs: inout Observers) throws(XenErrno) in
+        scanIfNeeded()
+        return try changes.withLock { (obs: inout Observers) throws(XenErrno) in
             guard id.raw != 0 else { throw .EOPNOTSUPP }
             guard let c = cpu(id), c.present else { throw .EINVAL }
             guard c.isOnline else { return }
@@ -127,7 +140,8 @@ public final class PhysicalCPUTable: Sendable {
     ///   (`do_boot_cpu`); Petrel never onlines a host CPU itself.
     /// - an observer fails: undone as for `offline`.
     public func online(_ id: PCPUID) throws(XenErrno) {
-        try changes.withLock { (obs: inout Observers) throws(XenErrno) in
+        scanIfNeeded()
+        return try changes.withLock { (obs: inout Observers) throws(XenErrno) in
             guard let c = cpu(id), c.present else { throw .EINVAL }
             guard !c.isOnline else { return }
             guard c.hostOnline else { throw .EIO }
@@ -163,23 +177,47 @@ public final class PhysicalCPUTable: Sendable {
     ///
     /// A CPU keeps its last known APIC and ACPI ids while it stays present (the host stops
     /// listing them when it goes offline). A CPU Petrel took offline stays offline until
-    /// `online`, unless it left the machine: one that comes back starts fresh.
+    /// `online`, unless it left the machine: one that comes back starts fresh. The first scan is
+    /// the baseline: nothing has changed, so nothing is heard and nothing returned.
     @discardableResult
     public func rescan() throws -> [PhysicalCPUEvent] {
         // Discovery happens under the change lock, so two rescans apply in the order they read.
         try changes.withLock { (obs: inout Observers) throws -> [PhysicalCPUEvent] in
-            let found = try services.discoverHostCPUs()
-            if found.note != obs.discoveryNote, let note = found.note { logger.notice("host CPUs: \(note)") }
-            obs.discoveryNote = found.note
-            let (table, events) = Self.merge(all, with: found.cpus)
-            cpus.withLock { $0 = table }
-            for e in events {
-                do throws(DeliveryFailure) { try obs.deliver(e, table: self) } catch {
-                    logger.error("pCPU observer failed on \(e): \(error.cause)")
-                }
-            }
-            return events
+            try scan(&obs, baseline: !isScanned)
         }
+    }
+
+    /// The first scan, for the first reader. A failure is logged once; the table stays empty
+    /// (vCPU threads then run where the host puts them) until a `rescan` succeeds.
+    private func scanIfNeeded() {
+        guard !isScanned else { return }
+        changes.withLock { (obs: inout Observers) in
+            guard !isScanned else { return }
+            do { _ = try scan(&obs, baseline: true) } catch {
+                scanned.store(true, ordering: .releasing)
+                logger.error("host CPUs unknown, vCPU threads run where the host puts them: \(error)")
+            }
+        }
+    }
+
+    /// Discovers, applies and tells observers (or, for the `baseline`, the first-scan hook).
+    /// Caller holds `changes`.
+    private func scan(_ obs: inout Observers, baseline: Bool = false) throws -> [PhysicalCPUEvent] {
+        let found = try services.discoverHostCPUs()
+        if found.note != obs.discoveryNote, let note = found.note { logger.notice("host CPUs: \(note)") }
+        obs.discoveryNote = found.note
+        let (table, events) = Self.merge(cpus.withLock { $0 }, with: found.cpus)
+        cpus.withLock { $0 = table }
+        let first = !isScanned
+        scanned.store(true, ordering: .releasing)
+        if first, let hook = obs.firstScan { hook(table) }
+        if baseline { return [] }
+        for e in events {
+            do throws(DeliveryFailure) { try obs.deliver(e, table: self) } catch {
+                logger.error("pCPU observer failed on \(e): \(error.cause)")
+            }
+        }
+        return events
     }
 
     /// The table after a host discovery, and the events from `old` to it.
@@ -225,6 +263,7 @@ public final class PhysicalCPUTable: Sendable {
     /// Runs `body` with every change held off, on the online pCPUs (vCPU placement and
     /// pinning, which must not interleave with a CPU going offline).
     func serialized<T, E: Error>(_ body: ([PhysicalCPU]) throws(E) -> T) throws(E) -> T {
-        try changes.withLock { (_: inout Observers) throws(E) -> T in try body(online) }
+        scanIfNeeded()
+        return try changes.withLock { (_: inout Observers) throws(E) -> T in try body(online) }
     }
 }

@@ -70,7 +70,7 @@ extension Hypervisor {
     /// The placement observer: after any pCPU change, every vCPU's effective affinity is
     /// recomputed and handed to its engine (Xen's `cpu_disable_scheduler` and the
     /// scheduler's reaction to CPU_ONLINE). Throwing makes an `offline` fail and undo.
-    func placeAll(_ event: PhysicalCPUEvent, _ table: [PhysicalCPU]) throws {
+    func placeAll(_ table: [PhysicalCPU]) throws {
         let online = table.filter(\.isOnline)
         for d in allDomains where !d.isShutDown {
             for v in d.vcpus { try place(v, online: online, force: false) }
@@ -106,7 +106,10 @@ extension Hypervisor {
     /// For engines, before a vCPU's thread starts: hands the engine the vCPU's current
     /// effective affinity (through `Machine.setAffinity`, serialised with pCPU changes, so a
     /// CPU going offline meanwhile is never missed). The thread must start on it.
+    /// An unpinned vCPU before the host's CPUs are known needs nothing: its thread inherits
+    /// the process's affinity, and the first scan places every vCPU.
     public func placeVCPU(_ vcpu: VCPU) throws {
+        guard physicalCPUs.isScanned || vcpu.placement.withLock({ $0.hard != .all }) else { return }
         try physicalCPUs.serialized { (online: [PhysicalCPU]) throws in
             try place(vcpu, online: online, force: true)
         }

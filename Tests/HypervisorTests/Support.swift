@@ -60,12 +60,15 @@ final class FakeHostServices: HostServices, @unchecked Sendable {
         HostCPUDescription(hostIndex: $0, apicID: UInt32($0), acpiID: UInt32($0), present: true, online: true)
     })
     let discoveryError = Mutex<(any Error & Sendable)?>(nil)
+    /// How many times `discoverHostCPUs` ran.
+    let discoveries = Mutex(0)
 
     init(hostCPUs: [HostCPUDescription]? = nil) {
         if let hostCPUs { self.hostCPUs.withLock { $0 = hostCPUs } }
     }
 
     func discoverHostCPUs() throws -> HostCPUDiscovery {
+        discoveries.withLock { $0 += 1 }
         if let e = discoveryError.withLock({ $0 }) { throw e }
         return HostCPUDiscovery(cpus: hostCPUs.withLock { $0 })
     }
