@@ -18,8 +18,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CKVM"),
+        .target(name: "CHostOS"),
         .target(name: "XenABI"),
         .target(name: "HostOS", dependencies: [
+            "CHostOS",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "GuestMemory", dependencies: ["HostOS", "XenABI", .product(name: "Atomics", package: "swift-atomics")]),

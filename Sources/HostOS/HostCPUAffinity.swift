@@ -1,3 +1,4 @@
+import CHostOS
 import Glibc
 
 /// Thread CPU affinity by Linux thread id (`sched_setaffinity` / `sched_getaffinity` on a
@@ -5,12 +6,7 @@ import Glibc
 /// CPU numbers are Linux CPU indexes (`HostCPU.index`).
 public enum HostCPUAffinity {
     /// The calling thread's Linux thread id (`gettid`).
-    /// glibc 2.30+ has `gettid`; the process id is the answer only on the main thread, so
-    /// an older glibc is refused (a trap: Petrel requires one with `gettid`).
-    public static func currentThreadID() -> Int32 {
-        guard let f = GlibcGNU.gettid else { preconditionFailure("glibc without gettid (needs 2.30 or later)") }
-        return f()
-    }
+    public static func currentThreadID() -> Int32 { chostos_gettid() }
 
     /// Restricts thread `tid` (0: the caller) to `cpus`. The kernel moves the thread off any
     /// other CPU before the call returns. Empty or negative CPU numbers are EINVAL; so is a set
@@ -21,26 +17,24 @@ public enum HostCPUAffinity {
         }
         var words = [UInt64](repeating: 0, count: maskWords(covering: cpus.max()!))
         for c in cpus { words[c / 64] |= 1 << UInt64(c % 64) }
-        guard let setAffinity = GlibcGNU.schedSetaffinity else { throw HostError("sched_setaffinity", .noFunction) }
         try Host.check("sched_setaffinity(\(tid))") {
             words.withUnsafeBytes { raw -> Int32 in
                 // SAFETY: the kernel reads `raw.count` bytes of mask; glibc passes the pointer
                 // and size through unchanged, so the buffer may be larger than cpu_set_t.
-                setAffinity(tid, raw.count, raw.baseAddress)
+                chostos_sched_setaffinity(tid, raw.count, raw.baseAddress)
             }
         }
     }
 
     /// The CPUs thread `tid` (0: the caller) may run on, ascending.
     public static func get(thread tid: Int32) throws(HostError) -> [Int] {
-        guard let getAffinity = GlibcGNU.schedGetaffinity else { throw HostError("sched_getaffinity", .noFunction) }
         // The kernel wants room for nr_cpu_ids bits; grow until it fits.
         var words = 16
         while true {
             var mask = [UInt64](repeating: 0, count: words)
             let rc = mask.withUnsafeMutableBytes { raw -> Int32 in
                 // SAFETY: the kernel writes at most `raw.count` bytes into the buffer.
-                getAffinity(tid, raw.count, raw.baseAddress)
+                chostos_sched_getaffinity(tid, raw.count, raw.baseAddress)
             }
             if rc == 0 {
                 var out: [Int] = []

@@ -57,6 +57,32 @@ public enum Host {
         }
     }
 
+    /// Reads up to `count` bytes from the start of a regular file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) throws(HostError) -> [UInt8] {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+        } catch let e as Errno {
+            throw HostError("open \(path)", e)
+        } catch {
+            throw HostError("open \(path)", .ioError)
+        }
+        defer { try? fd.close() }
+        var st = stat()
+        try check("stat \(path)") { fstat(fd.rawValue, &st) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw HostError("read \(path)", .isDirectory) }
+        var out = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = try check("read \(path)") {
+                out.withUnsafeMutableBytes { read(fd.rawValue, $0.baseAddress! + filled, count - filled) }
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(out[0..<filled])
+    }
+
     /// Reads a whole regular file.
     public static func readFile(_ path: String, limit: Int = 1 << 30) throws(HostError) -> [UInt8] {
         let fd: FileDescriptor
@@ -71,16 +97,21 @@ public enum Host {
         var st = stat()
         try check("stat \(path)") { fstat(fd.rawValue, &st) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw HostError("read \(path)", .isDirectory) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        if Int(st.st_size) > limit { throw HostError("read \(path)", .fileTooLarge) }
+        // Sized from fstat and read in place; a file that grows meanwhile (or a pipe, whose
+        // size is 0) is read on in chunks.
+        var out = [UInt8](repeating: 0, count: max(Int(st.st_size), 0) + 1)
+        var filled = 0
         while true {
+            if filled == out.count { out += [UInt8](repeating: 0, count: 1 << 16) }
             let n = try check("read \(path)") {
-                chunk.withUnsafeMutableBytes { read(fd.rawValue, $0.baseAddress, $0.count) }
+                out.withUnsafeMutableBytes { read(fd.rawValue, $0.baseAddress! + filled, $0.count - filled) }
             }
             if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { throw HostError("read \(path)", .fileTooLarge) }
+            filled += n
+            if filled > limit { throw HostError("read \(path)", .fileTooLarge) }
         }
+        out.removeLast(out.count - filled)
         return out
     }
 

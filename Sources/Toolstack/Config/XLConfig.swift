@@ -92,12 +92,17 @@ extension XLConfig {
     /// What `petrel run FILE` was given: a file that starts with ELF's magic, or is too large to
     /// be a config, is a kernel image; anything else is read as an xl.cfg with `overrides`.
     public static func openRunFile(_ path: String, overrides: [String] = []) throws(XLConfigError) -> RunFile {
+        let elfMagic: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
+        // A kernel is read once, by the builder: only its magic here.
+        do { if try Host.readPrefix(path, count: 4) == elfMagic { return .kernel } } catch {
+            throw unreadable(path, error)
+        }
         let bytes: [UInt8]
         do { bytes = try Host.readFile(path, limit: maximumFileSize) } catch {
             if error.errno == .fileTooLarge { return .kernel }
             throw unreadable(path, error)
         }
-        if bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]) { return .kernel }
+        if bytes.starts(with: elfMagic) { return .kernel }
         do {
             return .config(try parse(file: bytes, path: path, overrides: overrides))
         } catch var e where e.kind == .syntax && e.location?.source == path && e.location.map({ $0.line <= firstContentLine(bytes) }) == true {
