@@ -7,8 +7,6 @@ import SystemPackage
 public final class KVMSystem: @unchecked Sendable {
     public let fd: FileDescriptor
     public let vcpuMmapSize: Int
-    /// The TSC rate guests run at (KVM_GET_TSC_KHZ on a VM), in kHz.
-    public let tscKHz: UInt64
     /// Whether memory slots can be read-only (`KVM_CAP_READONLY_MEM`): what enforces a
     /// guest's read-only grant mappings. Without it they are refused.
     public let readOnlyMemory: Bool
@@ -34,14 +32,14 @@ public final class KVMSystem: @unchecked Sendable {
         vcpuMmapSize = Int(size)
         readOnlyMemory = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_CHECK_EXTENSION(), UInt(CKVM_CAP_READONLY_MEM)) > 0
         supportedCPUID = try Self.querySupportedCPUID(fd)
-        let vm = ckvm_ioctl_val(fd.rawValue, ckvm_KVM_CREATE_VM(), 0)
-        var khz: Int32 = 0
-        if vm >= 0 {
-            khz = ckvm_ioctl_val(vm, ckvm_KVM_GET_TSC_KHZ(), 0)
-            close(vm)
-        }
+    }
+
+    /// The TSC rate a VM's guests run at (KVM_GET_TSC_KHZ on the VM), in kHz. Asked of each
+    /// VM as it is made: probing with a throwaway VM costs a VM creation (~1 ms) per boot.
+    static func tscKHz(vm: FileDescriptor) throws(KVMError) -> UInt64 {
+        let khz = ckvm_ioctl_val(vm.rawValue, ckvm_KVM_GET_TSC_KHZ(), 0)
         guard khz > 0 else { throw .missingCapability("KVM_GET_TSC_KHZ (a known TSC rate)") }
-        tscKHz = UInt64(khz)
+        return UInt64(khz)
     }
 
     deinit { try? fd.close() }

@@ -30,6 +30,19 @@
 #include <xen/io/xs_wire.h>
 #include <xen/arch-x86/hvm/start_info.h>
 
+/* --- Upcall dispatcher and pvclock stamps (Boot/idt.S, Boot/pvclock.S) --- */
+/* System time of an earlier TSC value under time_info's current parameters. */
+uint64_t petrel_pvclock_at(uint64_t time_info, uint64_t tsc);
+/* Tells the upcall dispatcher where shared_info is mapped (before any upcall). */
+void petrel_upcall_set_shared_info(uint64_t address);
+/* PerCPU byte offset of the TSC read first thing in the last upcall (idt.S). */
+enum { PETREL_PERCPU_UPCALL_TSC = 200 };
+_Static_assert(offsetof(struct vcpu_info, evtchn_upcall_pending) == 0, "idt.S");
+_Static_assert(offsetof(struct vcpu_info, evtchn_pending_sel) == 8, "idt.S");
+_Static_assert(offsetof(struct shared_info, evtchn_pending) == 0x800, "idt.S");
+_Static_assert(offsetof(struct shared_info, evtchn_mask) == 0xA00, "idt.S");
+/* --- end upcall section --- */
+
 /* Constants whose Xen macros the Swift importer cannot evaluate (xen_mk_uint etc.). */
 enum {
     PETREL_DOMID_SELF = DOMID_SELF,
@@ -183,5 +196,10 @@ void petrel_idt_set_gate(uint64_t vector, uint64_t handler);
 uint64_t petrel_upcall_entry_address(void);
 /* sched_op(cmd, arg) with IF set only inside the hypercall; see idt.S. */
 int64_t petrel_sched_op_window(uint64_t cmd, uint64_t arg);
+
+/* test=bench-hypercall's timed loops (Boot/benchloops.S): TSC cycles for n iterations of the
+ * same `dec; jnz` loop around one xen_version(XENVER_version) hypercall / one `outb`. */
+uint64_t petrel_bench_hypercall_loop(uint64_t n);
+uint64_t petrel_bench_out_loop(uint16_t port, uint64_t n);
 
 #endif
