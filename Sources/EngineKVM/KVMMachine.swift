@@ -25,10 +25,13 @@ final class KVMMachine: Machine, @unchecked Sendable {
     init(system: KVMSystem, domain: Domain) throws(KVMError) {
         self.system = system
         self.domain = domain
-        counterFrequency = system.tscKHz * 1000
         let raw = ckvm_ioctl_val(system.fd.rawValue, ckvm_KVM_CREATE_VM(), 0)
         guard raw >= 0 else { throw .ioctl("KVM_CREATE_VM", HostError("ioctl", Host.lastErrno)) }
         vmFD = FileDescriptor(rawValue: raw)
+        do { counterFrequency = try KVMSystem.tscKHz(vm: vmFD) * 1000 } catch {
+            try? vmFD.close()
+            throw error
+        }
         do {
             // Writes of the hypercall MSR must reach us, not KVM's Hyper-V emulation.
             guard ckvm_enable_cap(vmFD.rawValue, UInt32(CKVM_CAP_X86_USER_SPACE_MSR),
