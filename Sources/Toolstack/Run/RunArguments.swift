@@ -30,7 +30,7 @@ public struct RunArguments: Equatable, Sendable {
     /// The arguments after `run`, or nil where swift-argument-parser must decide.
     public static func quickParse(_ args: [String]) -> RunArguments? {
         var r = RunArguments()
-        var seen: Set<String> = []
+        var seen: [String] = []
         var i = 0
         while i < args.count {
             let arg = args[i]
@@ -55,7 +55,8 @@ public struct RunArguments: Equatable, Sendable {
                 i += 1
                 guard !value.hasPrefix("-") else { return nil }
             }
-            guard seen.insert(key).inserted else { return nil }
+            guard !seen.contains(key) else { return nil }
+            seen.append(key)
             switch key {
             case "memory":
                 guard let v = UInt64(value) else { return nil }
