@@ -37,7 +37,9 @@ struct KVMRunLoop {
             let queued = injectUpcall()
             ckvm_set_valid_regs(run, syncAll)
             var err: Int32 = 0
+            vcpu.enteringGuest()
             let rc = ckvm_run(vcpu.fd.rawValue, &err)
+            vcpu.leftGuest()
             if rc < 0 {
                 if queued {
                     // KVM_RUN bounced with our interrupt queued. This backend can lose an
@@ -76,10 +78,10 @@ struct KVMRunLoop {
                     crash("vCPU halted with interrupts disabled (it can never wake)")
                 } else {
                     // Xen's hvm_hlt: block until an interrupt (our upcall) is pending.
+                    // This thread fires the vCPU's one-shot timer itself at its deadline.
                     core.setRunstateBlocked(true)
-                    while !domain.isShutDown && core.isUp && core.pendingUpcallVector == nil {
-                        vcpu.park()
-                    }
+                    let d = domain
+                    core.waitForEvent { d.isShutDown || !core.isUp || core.pendingUpcallVector != nil }
                     core.setRunstateBlocked(false)
                 }
             case .crash(let reason):

@@ -26,6 +26,8 @@ final class KVMVCPU: @unchecked Sendable {
     private let hostPlacement = Mutex<(hostCPUs: [Int]?, tid: Int32?)>((nil, nil))
     /// Exits seen, by kind (for diagnostics and benchmarks).
     let exits = Atomic<UInt64>(0)
+    /// The thread is in KVM_RUN or about to enter it (`enteringGuest`/`leftGuest`).
+    private let inGuest = Atomic<Bool>(false)
 
     init(vmFD: FileDescriptor, system: KVMSystem, vcpu: VCPU, domain: Domain) throws(KVMError) {
         id = vcpu.id
@@ -147,6 +149,9 @@ final class KVMVCPU: @unchecked Sendable {
     /// On the new thread, before the guest runs: record the tid and move onto the CPUs the
     /// hypervisor gave (`setAffinity` before start).
     private func threadStarted() {
+        // Timed sleeps (a blocked vCPU waiting for its timer) wake on time, not up to the
+        // default 50 µs late.
+        HostThread.setCurrentTimerSlack(nanoseconds: 1)
         let failure = hostPlacement.withLock { p -> HostError? in
             p.tid = HostCPUAffinity.currentThreadID()
             guard let cpus = p.hostCPUs else { return nil }
@@ -173,12 +178,25 @@ final class KVMVCPU: @unchecked Sendable {
                               allowedHostCPUs: try? HostCPUAffinity.allowedCPUs(thread: tid))
     }
 
-    /// Makes the vCPU leave KVM_RUN (or its halt) and look at its state.
+    /// Makes the vCPU leave KVM_RUN (or its halt) and look at its state. Only a thread in
+    /// (or entering) KVM_RUN gets the signal: a parked or busy one needs none, and a signal
+    /// costs the target a trip through its handler.
     func kick() {
         ckvm_run_set_immediate_exit(run, 1)
-        thread.withLock { $0 }?.kick()
+        // Pairs with the seq-cst store in enteringGuest (a Dekker pair): either this load
+        // sees the thread entering, or its KVM_RUN sees immediate_exit set.
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if inGuest.load(ordering: .sequentiallyConsistent) {
+            thread.withLock { $0 }?.kick()
+        }
         parker.unpark()
     }
+
+    /// The vCPU thread, right before KVM_RUN: from now on kicks signal it.
+    func enteringGuest() { inGuest.store(true, ordering: .sequentiallyConsistent) }
+
+    /// The vCPU thread, after KVM_RUN returned.
+    func leftGuest() { inGuest.store(false, ordering: .releasing) }
 
     func park(until deadline: UInt64? = nil) { parker.park(until: deadline) }
 

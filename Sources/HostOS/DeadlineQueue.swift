@@ -4,7 +4,9 @@ import Glibc
 /// arming a key again replaces its deadline. Callbacks run on the queue's thread, in deadline
 /// order, and must not block.
 ///
-/// Locking: `mutex` guards `entries` and `stopped`; callbacks run without it held.
+/// Locking: `mutex` guards `entries`, `stopped` and `sleepingUntil`; callbacks run without it
+/// held. Arming wakes the thread only if the new deadline is earlier than the one it sleeps
+/// for, and cancelling never does (it wakes once for nothing at worst).
 public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable {
     private struct Entry {
         var deadline: UInt64
@@ -13,6 +15,9 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
     private var mutex = pthread_mutex_t()
     private var entries: [Key: Entry] = [:]
     private var stopped = false
+    /// The deadline the thread parks (or is about to park) until: `.max` for none, 0 while it
+    /// is awake and will look at `entries` again before parking.
+    private var sleepingUntil: UInt64 = 0
     private let parker = Parker()
     private var thread: HostThread?
 
@@ -28,8 +33,10 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
     public func arm(_ key: Key, at deadline: UInt64, _ fire: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(&mutex)
         entries[key] = Entry(deadline: deadline, fire: fire)
+        let wake = deadline < sleepingUntil
+        if wake { sleepingUntil = 0 }
         pthread_mutex_unlock(&mutex)
-        parker.unpark()
+        if wake { parker.unpark() }
     }
 
     public func cancel(_ key: Key) {
@@ -51,6 +58,8 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
     }
 
     private func loop() {
+        // Deadlines are met to the nanosecond the kernel can, not up to 50 µs late.
+        HostThread.setCurrentTimerSlack(nanoseconds: 1)
         while true {
             pthread_mutex_lock(&mutex)
             if stopped { pthread_mutex_unlock(&mutex); return }
@@ -65,6 +74,9 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
                     next = min(next ?? .max, e.deadline)
                 }
             }
+            // Awake (0) while callbacks run: they and other threads may arm; the loop looks
+            // again before it parks.
+            sleepingUntil = due.isEmpty ? (next ?? .max) : 0
             pthread_mutex_unlock(&mutex)
             for fire in due { fire() }
             if due.isEmpty { parker.park(until: next) }

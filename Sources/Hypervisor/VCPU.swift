@@ -31,6 +31,10 @@ public final class VCPU: Sendable {
         var started = false
         /// `VCPUOP_set_periodic_timer` period, 0 when off.
         var periodicPeriod: UInt64 = 0
+        /// The armed one-shot timer (`VCPU+Timers.swift`), nil when none.
+        var singleshot: SingleshotTimer?
+        /// Source of `SingleshotTimer.token`s.
+        var nextTimerToken: UInt64 = 0
         /// `VCPUOP_register_runstate_memory_area`, translated when registered.
         var runstateArea: GPA?
     }

@@ -118,9 +118,10 @@ write_gate:
         ret
 
 /*
- * The event-channel upcall. An interrupt gate, so IF is clear inside. Saves the
- * caller-saved registers, calls Swift's petrel_upcall() on an aligned stack, then
- * applies the block-window fixup below and returns with iretq.
+ * The event-channel upcall. An interrupt gate, so IF is clear inside. Reads the TSC
+ * first (the event's arrival as the guest sees it: PerCPU UPCALL_TSC, for timer
+ * lateness), saves the caller-saved registers, runs the 2-level dispatcher below on an
+ * aligned stack, then applies the block-window fixup and returns with iretq.
  *
  * Frame (offsets from rbp after the pushes): 0 rbp, 8 r11, 16 r10, 24 r9, 32 r8,
  * 40 rdi, 48 rsi, 56 rdx, 64 rcx, 72 rax, 80 rip, 88 cs, 96 rflags, 104 rsp, 112 ss.
@@ -134,6 +135,7 @@ petrel_upcall_entry:
         pushq   %rax
         pushq   %rcx
         pushq   %rdx
+        rdtsc
         pushq   %rsi
         pushq   %rdi
         pushq   %r8
@@ -144,7 +146,10 @@ petrel_upcall_entry:
         movq    %rsp, %rbp
         andq    $-16, %rsp
         cld
-        call    petrel_upcall
+        shlq    $32, %rdx
+        orq     %rdx, %rax
+        movq    %rax, %rdi
+        call    upcall_dispatch
 
         /*
          * Block-window fixup. petrel_sched_op_window does `sti; call <sched_op slot>`
@@ -189,6 +194,105 @@ petrel_upcall_entry:
         iretq
 
 /*
+ * The 2-level dispatcher (events_2l.c's evtchn_2l_handle_events, Kernel/Events.swift
+ * describes the protocol), in assembly because every guest instruction costs about a
+ * microsecond on this host: with rdi = the entry's TSC, on this vCPU:
+ *   PerCPU.upcallTSC = rdi; PerCPU.upcalls += 1
+ *   repeat:
+ *     vcpu_info.upcall_pending = 0; sel = xchg(vcpu_info.pending_sel, 0)
+ *     for each word w in sel (w < 16, the dispatcher's 1024 ports):
+ *       for each bit b of pending[w] & ~mask[w] & owners(cpu)[w]:
+ *         if lock btr pending[w], b: handler[64w + b](port), or PerCPU.unhandled += 1
+ *   while vcpu_info.upcall_pending (then PerCPU.upcallTSC = rdtsc: a handler must not
+ *   date an event that came in meanwhile to this upcall's start)
+ * Registers: rbx vcpu_info, r12 word, r13 PerCPU, r14 owner map, r15 selector, rbp bits.
+ */
+#define VI_UPCALL_PENDING 0
+#define VI_PENDING_SEL    8
+#define SI_PENDING        0x800
+#define SI_MASK           0xA00
+#define OWNED_WORDS       16
+#define PC_UPCALLS        16
+#define PC_UNHANDLED      24
+#define PC_UPCALL_TSC     200
+#define EVTCHN_OWNERS     (1024 * 8)
+#define OWNER_MAP_BYTES   128
+upcall_dispatch:
+        pushq   %rbx
+        pushq   %rbp
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        subq    $8, %rsp                /* the handlers' calls stay 16-byte aligned */
+        call    petrel_cpu_index
+        movq    %rax, %rcx
+        shlq    $8, %rax                /* PERCPU_SIZE 256 */
+        leaq    percpu_area(%rip), %r13
+        addq    %rax, %r13
+        movq    %rdi, PC_UPCALL_TSC(%r13)
+        lock incq PC_UPCALLS(%r13)
+        movq    (%r13), %rbx            /* vcpu_info */
+        shlq    $7, %rcx                /* OWNER_MAP_BYTES */
+        leaq    evtchn_area + EVTCHN_OWNERS(%rip), %r14
+        addq    %rcx, %r14
+1:      movb    $0, VI_UPCALL_PENDING(%rbx)
+        xorl    %r15d, %r15d
+        xchgq   %r15, VI_PENDING_SEL(%rbx)
+2:      testq   %r15, %r15
+        jz      5f
+        bsfq    %r15, %r12
+        leaq    -1(%r15), %rax
+        andq    %rax, %r15
+        cmpq    $OWNED_WORDS, %r12
+        jae     2b                      /* never unmasked by PetrelOS */
+        movq    upcall_shared_info(%rip), %rdx
+        movq    SI_MASK(%rdx,%r12,8), %rbp
+        notq    %rbp
+        andq    SI_PENDING(%rdx,%r12,8), %rbp
+        andq    (%r14,%r12,8), %rbp
+3:      testq   %rbp, %rbp
+        jz      2b
+        bsfq    %rbp, %rcx
+        leaq    -1(%rbp), %rax
+        andq    %rax, %rbp
+        movq    upcall_shared_info(%rip), %rdx
+        lock btrq %rcx, SI_PENDING(%rdx,%r12,8)   /* ack before handling: none is lost */
+        jnc     3b
+        movq    %r12, %rdi
+        shlq    $6, %rdi
+        orq     %rcx, %rdi              /* port */
+        leaq    evtchn_area(%rip), %rax
+        movq    (%rax,%rdi,8), %rax
+        testq   %rax, %rax
+        jz      4f
+        call    *%rax                   /* handler(port) */
+        jmp     3b
+4:      lock incq PC_UNHANDLED(%r13)
+        jmp     3b
+5:      cmpb    $0, VI_UPCALL_PENDING(%rbx)
+        je      6f
+        rdtsc                           /* a new event: it arrived by now */
+        shlq    $32, %rdx
+        orq     %rdx, %rax
+        movq    %rax, PC_UPCALL_TSC(%r13)
+        jmp     1b
+6:      addq    $8, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbp
+        popq    %rbx
+        ret
+
+/* void petrel_upcall_set_shared_info(uint64_t address): where shared_info is mapped. */
+        .globl  petrel_upcall_set_shared_info
+petrel_upcall_set_shared_info:
+        movq    %rdi, upcall_shared_info(%rip)
+        ret
+
+/*
  * int64_t petrel_sched_op_window(uint64_t cmd, uint64_t arg): sched_op with IF set
  * only for the duration of the hypercall. Call with IF clear; returns with IF clear.
  * Returns 0 without sleeping if an upcall arrives before the hypercall traps (see
@@ -216,6 +320,9 @@ petrel_triple_fault:
         jmp     petrel_triple_fault
 
         .section .data
+        .balign 8
+upcall_shared_info:
+        .quad   0
         .balign 16
 idt_descriptor:
         .word   NEXCEPTIONS * 16 - 1

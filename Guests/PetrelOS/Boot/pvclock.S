@@ -50,6 +50,52 @@ petrel_pvclock_read:
 4:      pause
         jmp     1b
 
+/*
+ * uint64_t petrel_pvclock_at(uint64_t time_info, uint64_t tsc): the system time a TSC value
+ * read earlier (an upcall's entry stamp) stands for, under the current parameters. A TSC
+ * before tsc_timestamp counts backwards from system_time (not clamped: an old stamp must
+ * not read as later than it was); the result stops at 0.
+ */
+        .globl  petrel_pvclock_at
+petrel_pvclock_at:
+        movq    %rsi, %r11
+1:      movl    TIME_VERSION(%rdi), %esi
+        testl   $1, %esi
+        jnz     6f
+        movq    TIME_TSC_TIMESTAMP(%rdi), %r8
+        movq    TIME_SYSTEM_TIME(%rdi), %r9
+        movl    TIME_MUL(%rdi), %r10d
+        movsbl  TIME_SHIFT(%rdi), %ecx
+        cmpl    TIME_VERSION(%rdi), %esi
+        jne     1b
+        movq    %r11, %rax
+        subq    %r8, %rax               /* tsc - tsc_timestamp */
+        jb      7f
+        call    pvclock_scale
+        addq    %r9, %rax
+        ret
+7:      negq    %rax                    /* tsc_timestamp - tsc */
+        call    pvclock_scale
+        subq    %rax, %r9
+        jae     8f
+        xorl    %r9d, %r9d
+8:      movq    %r9, %rax
+        ret
+6:      pause
+        jmp     1b
+
+/* rax = ((rax << shift(ecx, signed)) * r10d) >> 32. Clobbers rcx, rdx. */
+pvclock_scale:
+        testl   %ecx, %ecx
+        js      3f
+        shlq    %cl, %rax
+        jmp     5f
+3:      negl    %ecx
+        shrq    %cl, %rax
+5:      mulq    %r10
+        shrdq   $32, %rdx, %rax
+        ret
+
 /* uint64_t petrel_pvclock_now(void): the running vCPU's clock (PerCPU vcpu_info). */
         .globl  petrel_pvclock_now
 petrel_pvclock_now:

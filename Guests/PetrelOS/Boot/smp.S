@@ -110,6 +110,7 @@ percpu_area:
         .skip   MAX_CPUS * PERCPU_SIZE
         .balign 4096
 /* Event dispatcher: handler per port (1024 x 8 bytes), then a 1024-bit owner map per vCPU. */
+        .globl  evtchn_area             /* idt.S's dispatcher reads it */
 evtchn_area:
         .skip   1024 * 8 + MAX_CPUS * 128
         .balign 4096

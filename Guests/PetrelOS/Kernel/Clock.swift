@@ -22,6 +22,14 @@ enum Clock {
     @inline(__always)
     static func now() -> UInt64 { petrel_pvclock_now() }
 
+    /// System time in ns when the running vCPU's last upcall began (its entry TSC, converted
+    /// with the current pvclock): when the event reached the guest, before any dispatching.
+    static func atUpcallEntry() -> UInt64 {
+        let info = PerCPU.current.vcpuInfo
+        return petrel_pvclock_at(info.checkedAddress(base, Int(PETREL_VCPU_INFO_SIZE) - base),
+                                 Events.upcallTSC(cpu: CPU.index))
+    }
+
     /// System time in ns from `vcpuInfo`'s time fields.
     static func read(_ vcpuInfo: PhysRegion) -> UInt64 {
         petrel_pvclock_read(vcpuInfo.checkedAddress(base, Int(PETREL_VCPU_INFO_SIZE) - base))

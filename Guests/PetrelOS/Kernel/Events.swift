@@ -5,7 +5,7 @@
 //    bit in the target vCPU's evtchn_pending_sel and that vCPU's
 //    evtchn_upcall_pending; then it injects the HVM_PARAM_CALLBACK_IRQ vector
 //    (level-triggered on upcall_pending, whenever IF=1; no LAPIC EOI).
-//  - The upcall (Boot/idt.S -> petrel_upcall) clears upcall_pending, exchanges
+//  - The upcall (Boot/idt.S, upcall_dispatch) clears upcall_pending, exchanges
 //    pending_sel with 0, scans pending & ~mask of each selected word, clears each
 //    pending bit atomically and calls the handler bound to the port.
 //
@@ -52,6 +52,7 @@ enum Events {
         let shared = SharedInfo.mapped
         for w in 0..<SharedInfo.words { shared.store64(SharedInfo.maskOffset + 8 * w, ~0) }
 
+        petrel_upcall_set_shared_info(shared.base)
         petrel_idt_set_gate(vector, petrel_upcall_entry_address())
         let callback = (UInt64(PETREL_HVM_PARAM_CALLBACK_TYPE_VECTOR) << 56) | vector
         let rcParam = Xen.hvmSetParam(HVM_PARAM_CALLBACK_IRQ, callback)
@@ -128,53 +129,17 @@ enum Events {
 
     // MARK: the upcall
 
-    static let upcallPendingOffset = Int(PETREL_VCPU_INFO_UPCALL_PENDING)
-    static let pendingSelOffset = Int(PETREL_VCPU_INFO_PENDING_SEL)
+    // The upcall itself (clear upcall_pending, take pending_sel, scan pending & ~mask of
+    // this vCPU's ports, ack each bit, call its handler) is Boot/idt.S's upcall_dispatch,
+    // in assembly: on this host every guest instruction costs about a microsecond, and this
+    // path is every event's. It reads the handler table and owner maps above, and counts
+    // PerCPU.upcalls / PerCPU.unhandled as this file did.
 
-    /// Called by Boot/idt.S with IF clear.
-    static func upcall(cpu: Int) {
-        let pc = PerCPU(cpu)
-        pc.add(.upcalls)
-        let info = pc.vcpuInfo
-        let shared = SharedInfo.mapped
-        let mine = owners(cpu)
-        let ownedWords = maxPorts / 64
-        repeat {
-            info.store8(upcallPendingOffset, 0)
-            var selected = info.exchange64(pendingSelOffset, 0)
-            while selected != 0 {
-                let w = selected.trailingZeroBitCount
-                selected &= selected &- 1
-                // Ports beyond the dispatcher's range are never unmasked by PetrelOS.
-                guard w < ownedWords else { continue }
-                var bits = shared.load64(SharedInfo.pendingOffset + 8 * w)
-                    & ~shared.load64(SharedInfo.maskOffset + 8 * w)
-                    & mine.load64(8 * w)
-                while bits != 0 {
-                    let b = bits.trailingZeroBitCount
-                    bits &= bits &- 1
-                    let port = w * 64 + b
-                    // Ack before handling: a new event during the handler is not lost.
-                    if shared.testAndClearBit(SharedInfo.pendingOffset + 8 * w, b) {
-                        deliver(UInt32(port), pc)
-                    }
-                }
-            }
-        } while info.load8(upcallPendingOffset) != 0
+    /// PerCPU byte offset of the TSC the upcall read on entry (after the runstate area).
+    static let upcallTSCOffset = Int(PETREL_PERCPU_UPCALL_TSC)
+
+    /// The TSC read first thing in `cpu`'s last upcall: when the event reached the guest.
+    static func upcallTSC(cpu: Int) -> UInt64 {
+        PerCPU(cpu).region.load64(upcallTSCOffset)
     }
-
-    private static func deliver(_ port: UInt32, _ pc: PerCPU) {
-        let address = handlers.load64(Int(port) * 8)
-        guard address != 0 else {
-            pc.add(.unhandled)
-            return
-        }
-        let handler = unsafeBitCast(Int(bitPattern: UInt(address)), to: EventHandler.self)
-        handler(port)
-    }
-}
-
-@_cdecl("petrel_upcall")
-func petrel_upcall() {
-    Events.upcall(cpu: CPU.index)
 }

@@ -1,7 +1,8 @@
 // test=timeraccuracy [n=1000]: n one-shot timers 1 ms apart, each armed when the
 // previous one is delivered (deadline = previous deadline + 1 ms; TimerSeries).
-// Prints `timer p50_us=… p99_us=… max_us=… early=E lost=L` (lateness = pvclock in
-// the VIRQ_TIMER handler - deadline) and passes only with no early and no lost timer.
+// Prints `timer p50_us=… p99_us=… max_us=… early=E lost=L` (lateness = pvclock at the
+// VIRQ_TIMER upcall's entry - deadline; a handler clock before the deadline also counts
+// as early) and passes only with no early and no lost timer.
 
 enum TestTimerAccuracy {
     static func run(_ t: inout TestContext) {

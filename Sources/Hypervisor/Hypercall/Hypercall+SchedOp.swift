@@ -44,18 +44,17 @@ extension Hypervisor {
     }
 
     /// SCHEDOP_block: enable event delivery, then sleep until an upcall is pending (or the
-    /// vCPU goes down, or the domain stops).
+    /// vCPU goes down, or the domain stops). The vCPU's own one-shot timer is fired by this
+    /// thread at its deadline (`VCPU.waitForEvent`).
     func schedBlock(_ v: VCPU) {
         let d = v.domain
         if let info = v.vcpuInfo {
             try? d.memory.store(UInt8(0), at: info.advanced(by: UInt64(X86VCPUInfo.Offset.evtchnUpcallMask)))
         }
-        guard let machine = d.machine else { return }
+        guard d.machine != nil else { return }
         guard !v.upcallPending else { return }
         v.setRunstate(.blocked)
-        while !d.isShutDown && v.isUp && !v.upcallPending {
-            machine.block(vcpu: v.id, until: nil)
-        }
+        v.waitForEvent { d.isShutDown || !v.isUp || v.upcallPending }
         v.setRunstate(.running)
         XenTime.updateVCPUTime(v)
     }
@@ -72,19 +71,15 @@ extension Hypervisor {
         for p in list { if try d.evtchn.poll(p) { pendingNow = true } }
         if pendingNow { return }
         func anyPending() -> Bool { list.contains { (try? d.evtchn.poll($0)) ?? false } }
-        guard let machine = d.machine else { return }
+        guard d.machine != nil else { return }
         let deadline = timeout == 0 ? nil : Optional(v.monotonic(ofSystemTime: timeout))
         v.state.withLock { $0.pollPorts = list.isEmpty ? [EvtchnPort(0)] : list }
-        if let deadline {
-            d.timers.arm(v.pollKey, at: deadline) { [weak v] in v?.kick() }
-        }
         v.setRunstate(.blocked)
-        while !d.isShutDown && v.isUp && !anyPending() && !v.state.withLock({ $0.pollPorts.isEmpty }) {
-            if let deadline, services.monotonicNanoseconds() >= deadline { break }
-            machine.block(vcpu: v.id, until: deadline)
+        // The timeout is the sleep's own deadline: no timer-thread hop to end it.
+        v.waitForEvent(until: deadline) {
+            d.isShutDown || !v.isUp || anyPending() || v.state.withLock({ $0.pollPorts.isEmpty })
         }
         v.state.withLock { $0.pollPorts = [] }
-        d.timers.cancel(v.pollKey)
         v.setRunstate(.running)
     }
 }
