@@ -72,12 +72,33 @@ public final class Hypervisor: Sendable {
         return d
     }
 
-    /// Records an unimplemented hypercall; true the first time this number is seen.
+    /// The most distinct unimplemented numbers (and sub-ops) remembered and logged. Numbers
+    /// and sub-ops are guest values: one cycling through random ones must not grow Petrel's
+    /// memory or its log without bound. Past the limit, calls are counted under
+    /// `unimplementedOverflowKey`, and the first of them is logged.
+    public static let unimplementedKeyLimit = 64
+    public static let unimplementedOverflowKey = UInt64.max
+
+    /// Records an unimplemented hypercall; true the first time this number is seen (false for
+    /// every number past `unimplementedKeyLimit`).
     func noteUnimplemented(_ number: UInt64) -> Bool {
-        unimplemented.withLock { counts in
-            counts[number, default: 0] += 1
-            return counts[number] == 1
+        let (first, overflowStarted) = unimplemented.withLock { counts -> (Bool, Bool) in
+            if let n = counts[number] {
+                counts[number] = n + 1
+                return (false, false)
+            }
+            let distinct = counts.count - (counts[Self.unimplementedOverflowKey] == nil ? 0 : 1)
+            guard distinct < Self.unimplementedKeyLimit else {
+                counts[Self.unimplementedOverflowKey, default: 0] += 1
+                return (false, counts[Self.unimplementedOverflowKey] == 1)
+            }
+            counts[number] = 1
+            return (true, false)
         }
+        if overflowStarted {
+            logger.notice("more than \(Self.unimplementedKeyLimit) distinct unimplemented hypercalls and sub-ops: the rest are counted together and not logged")
+        }
+        return first
     }
 
     /// How many times each unimplemented hypercall number was called.

@@ -99,3 +99,21 @@ import XenABI
         #expect(f.consoleText.utf8.count == XenconsInterface.outSize)
     }
 }
+
+/// A guest cycling through random hypercall numbers and sub-ops gets -ENOSYS every time, and
+/// Petrel remembers (and logs) a bounded number of them.
+@Suite struct UnimplementedBoundTests {
+    @Test func randomNumbersAndSubopsAreBounded() throws {
+        let f = try Fixture()
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let number = UInt64.random(in: 1000...UInt64(UInt32.max), using: &rng)
+            #expect(Int64(bitPattern: f.hypervisor.dispatch(HypercallArgs(number: number), context: f.context)) == errno(.ENOSYS))
+            #expect(f.call(.schedOp, UInt64.random(in: 64...UInt64(UInt32.max), using: &rng)) == errno(.ENOSYS))
+        }
+        let counts = f.hypervisor.unimplementedCounts
+        #expect(counts.count == Hypervisor.unimplementedKeyLimit + 1)
+        #expect(counts.values.reduce(0, +) == 4000)
+        #expect((counts[Hypervisor.unimplementedOverflowKey] ?? 0) == 4000 - Hypervisor.unimplementedKeyLimit)
+    }
+}
