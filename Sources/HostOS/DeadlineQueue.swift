@@ -4,8 +4,10 @@ import Glibc
 /// arming a key again replaces its deadline. Callbacks run on the queue's thread, in deadline
 /// order, and must not block.
 ///
-/// Locking: `mutex` guards `entries`, `stopped` and `sleepingUntil`; callbacks run without it
-/// held. Arming wakes the thread only if the new deadline is earlier than the one it sleeps
+/// The thread starts with the first `arm`: a domain that never sets a timer never pays for it.
+///
+/// Locking: `mutex` guards `entries`, `stopped`, `sleepingUntil` and `thread`; callbacks run
+/// without it held. Arming wakes the thread only if the new deadline is earlier than the one it sleeps
 /// for, and cancelling never does (it wakes once for nothing at worst).
 public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable {
     private struct Entry {
@@ -19,13 +21,12 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
     /// is awake and will look at `entries` again before parking.
     private var sleepingUntil: UInt64 = 0
     private let parker = Parker()
+    private let name: String
     private var thread: HostThread?
 
     public init(name: String) {
+        self.name = name
         pthread_mutex_init(&mutex, nil)
-        // The thread holds the queue until stop(): a forgotten stop leaks a thread, never
-        // touches freed memory.
-        thread = try? HostThread(name: name) { [self] in self.loop() }
     }
 
     deinit { pthread_mutex_destroy(&mutex) }
@@ -33,6 +34,11 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
     public func arm(_ key: Key, at deadline: UInt64, _ fire: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(&mutex)
         entries[key] = Entry(deadline: deadline, fire: fire)
+        if thread == nil && !stopped {
+            // The thread holds the queue until stop(): a forgotten stop leaks a thread, never
+            // touches freed memory. It looks at `entries` before it first parks.
+            thread = try? HostThread(name: name) { [self] in self.loop() }
+        }
         let wake = deadline < sleepingUntil
         if wake { sleepingUntil = 0 }
         pthread_mutex_unlock(&mutex)
@@ -50,11 +56,12 @@ public final class DeadlineQueue<Key: Hashable & Sendable>: @unchecked Sendable 
         let wasStopped = stopped
         stopped = true
         entries.removeAll()
+        let t = thread
+        thread = nil
         pthread_mutex_unlock(&mutex)
         if wasStopped { return }
         parker.unpark()
-        thread?.join()
-        thread = nil
+        t?.join()
     }
 
     private func loop() {
