@@ -140,10 +140,16 @@ public final class HostProcess {
         }
     }
 
+    /// The most memory the child (or any descendant it waited for) had resident, in KiB:
+    /// `ru_maxrss` from wait4, known once `wait` has returned.
+    public private(set) var peakRSSKiB: Int?
+
     /// Waits for exit; returns the exit status (or 128+signal).
     public func wait() -> Int32 {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        peakRSSKiB = usage.ru_maxrss
         close(stdoutFD)
         if stderrFD >= 0 { close(stderrFD) }
         let sig = status & 0x7F
