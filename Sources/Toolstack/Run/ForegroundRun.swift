@@ -42,10 +42,6 @@ public struct ForegroundRun {
         let input = ConsoleInputPump.prepare(consoleInput, logger: logger)
         defer { input?.stop() }
         let shutdownHook = try TestShutdownHook.fromEnvironment()
-        // Opening KVM (capability checks, the supported-CPUID table: each host CPUID is an
-        // exit on a nested host) needs nothing from the domain: it runs on the other core
-        // while the kernel is read and the domain built.
-        let opening = EngineOpening(devicePath: options.kvmDevice)
         let hypervisor = Hypervisor(services: HostOSServices(), logger: logger)
         phase("hypervisor (host CPUs discovered)")
         let build = DomainBuild(kernelPath: options.kernelPath, initrdPath: options.initrdPath,
@@ -60,7 +56,7 @@ public struct ForegroundRun {
             throw .build("\(options.kernelPath): cannot build the domain: \(error)")
         }
         let engine: KVMEngine
-        do { engine = try opening.engine() } catch { throw .engine("\(error)") }
+        do { engine = try KVMEngine(devicePath: options.kvmDevice) } catch { throw .engine("\(error)") }
         phase("domain built")
         let machine: any Machine
         do {
@@ -95,37 +91,5 @@ enum DomainDevices {
         domain.params[HVMParam.consoleEvtchn] = UInt64(port.raw)
         domain.console.attachRing(at: gfn.address, port: port)
         domain.console.setSink(sink)
-    }
-}
-
-/// `KVMEngine(devicePath:)` on a thread of its own, started at once; `engine()` waits for it.
-/// Where no thread can be made, it opens on the caller's thread when asked. Dropped unasked
-/// (the build failed first), it still waits for the thread.
-final class EngineOpening {
-    /// Written by the opening thread, read after joining it.
-    private final class Slot: @unchecked Sendable {
-        var result: Result<KVMEngine, KVMError>?
-    }
-
-    private let devicePath: String
-    private let slot = Slot()
-    private var thread: HostThread?
-
-    init(devicePath: String) {
-        self.devicePath = devicePath
-        let slot = self.slot
-        thread = try? HostThread(name: "kvm-open") {
-            slot.result = Result { () throws(KVMError) in try KVMEngine(devicePath: devicePath) }
-        }
-    }
-
-    deinit { thread?.join() }
-
-    /// The opened engine. Call from the thread that made this.
-    func engine() throws(KVMError) -> KVMEngine {
-        thread?.join()
-        thread = nil
-        if slot.result == nil { slot.result = Result { () throws(KVMError) in try KVMEngine(devicePath: devicePath) } }
-        return try slot.result!.get()
     }
 }
