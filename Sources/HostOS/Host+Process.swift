@@ -17,6 +17,13 @@ extension Host {
     /// Petrel writes with write(2)).
     public static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
 
+    /// True if `fd` is /dev/null (the character device 1:3), which never gives input.
+    public static func isNullDevice(_ fd: Int32) -> Bool {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return false }
+        return (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0x103
+    }
+
     /// This process's real user id.
     public static var userID: UInt32 { getuid() }
 

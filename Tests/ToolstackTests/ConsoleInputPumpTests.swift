@@ -23,6 +23,25 @@ import Testing
         (readEnd, writeEnd) = (fds[0], fds[1])
     }
 
+    /// /dev/null gives no input: no pump (and no thread) at all; a pipe does.
+    @Test func devNullGivesNoPump() throws {
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        try #require(null >= 0)
+        defer { close(null) }
+        let zero = open("/dev/zero", O_RDONLY | O_CLOEXEC)
+        try #require(zero >= 0)
+        defer { close(zero) }
+        #expect(Host.isNullDevice(null))
+        #expect(!Host.isNullDevice(zero))
+        #expect(!Host.isNullDevice(readEnd))
+        #expect(ConsoleInputPump.prepare(.fileDescriptor(null), logger: Logger(label: "test")) == nil)
+        let pump = ConsoleInputPump.prepare(.fileDescriptor(readEnd), logger: Logger(label: "test"))
+        #expect(pump != nil)
+        pump?.stop()
+        close(readEnd)
+        close(writeEnd)
+    }
+
     /// Takes what the console holds, as a guest's CONSOLEIO_read would.
     func take() -> [UInt8] {
         var got: [UInt8] = []

@@ -8,7 +8,7 @@ public enum ConsoleInputSource: Sendable {
     /// This process's stdin. A pipe or file is forwarded as it is, to its end. A terminal is
     /// put in raw mode (as `xl console` does; output processing stays on, so a guest's bare
     /// "\n" still starts a line) and Ctrl-] detaches input, leaving the domain running. A
-    /// terminal we are in the background of, or a closed stdin, gives no input.
+    /// terminal we are in the background of, a closed stdin, or /dev/null, gives no input.
     case standardInput
     /// A descriptor, forwarded as it is (no raw mode, no escape key); not closed here.
     case fileDescriptor(Int32)
@@ -61,7 +61,8 @@ final class ConsoleInputPump: Sendable {
         case .fileDescriptor(let f):
             fd = f
         }
-        guard InterruptibleReader.isOpen(fd) else { return nil }
+        // /dev/null (how benchmarks and services start us) gives nothing: no thread for it.
+        guard InterruptibleReader.isOpen(fd), !Host.isNullDevice(fd) else { return nil }
         do {
             return ConsoleInputPump(reader: try InterruptibleReader(fd: fd), interactive: interactive, logger: logger)
         } catch {
