@@ -15,7 +15,9 @@ final class KVMMachine: Machine, @unchecked Sendable {
     let vmFD: FileDescriptor
     let domain: Domain
     private(set) var vcpus: [KVMVCPU] = []
-    private let slots = Mutex<(byStart: [UInt64: UInt32], free: [UInt32], next: UInt32)>(([:], [], 0))
+    /// Memory slots by the GPA their region starts at (a list: a VM has a few dozen at most,
+    /// and a dictionary's first instantiation costs a runtime metadata lookup on every boot).
+    private let slots = Mutex<(byStart: [(start: UInt64, slot: UInt32)], free: [UInt32], next: UInt32)>(([], [], 0))
     private let destroyed = Atomic<Bool>(false)
     private var regionObserver: GuestPhysicalMemory.ObserverToken?
     /// Guest TSC minus host TSC (measured once; KVM keeps a VM's vCPUs in sync).
@@ -73,14 +75,18 @@ final class KVMMachine: Machine, @unchecked Sendable {
             }
             region.slot = slots.withLock { s -> UInt32 in
                 let slot = s.free.popLast() ?? { s.next += 1; return s.next - 1 }()
-                s.byStart[r.start.raw] = slot
+                s.byStart.append((r.start.raw, slot))
                 return slot
             }
             region.guest_phys_addr = r.start.raw
             region.memory_size = r.size
             region.userspace_addr = r.hostAddress
         case .removed(let r):
-            guard let slot = slots.withLock({ $0.byStart.removeValue(forKey: r.start.raw) }) else { return }
+            let slot = slots.withLock { s -> UInt32? in
+                guard let i = s.byStart.firstIndex(where: { $0.start == r.start.raw }) else { return nil }
+                return s.byStart.remove(at: i).slot
+            }
+            guard let slot else { return }
             region.slot = slot
             region.guest_phys_addr = r.start.raw
             region.memory_size = 0
@@ -90,7 +96,7 @@ final class KVMMachine: Machine, @unchecked Sendable {
             // A slot that was not created goes back to the free list.
             if case .added(let r) = change {
                 slots.withLock { s in
-                    s.byStart[r.start.raw] = nil
+                    s.byStart.removeAll { $0.start == r.start.raw }
                     s.free.append(region.slot)
                 }
             }

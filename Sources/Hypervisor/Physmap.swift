@@ -31,7 +31,10 @@ public final class Physmap: Sendable {
         var dedicated: Bool
     }
 
-    private let locations = Mutex<[Page: Placement]>([:])
+    /// Where each placed page is (a list: at most 1 + `maxGrantFrames` entries, searched only
+    /// by XENMEM_add_to_physmap; a dictionary's first instantiation costs a runtime metadata
+    /// lookup on every boot).
+    private let locations = Mutex<[(page: Page, placement: Placement)]>([])
     public let maxGrantFrames: Int
     /// Guest frames must fit the guest's physical address width (Xen: `paddr_bits`).
     public static let maxGFN: UInt64 = (1 << 40) - 1
@@ -41,18 +44,21 @@ public final class Physmap: Sendable {
     }
 
     /// Where `page` is mapped now, if anywhere.
-    public func location(of page: Page) -> GFN? { locations.withLock { $0[page]?.gfn } }
+    public func location(of page: Page) -> GFN? {
+        locations.withLock { loc in loc.first { $0.page == page }?.placement.gfn }
+    }
 
     /// Maps `page` at `gfn` in `memory`.
     public func place(_ page: Page, at gfn: GFN, in memory: GuestPhysicalMemory) throws(XenErrno) {
         guard gfn.raw <= Self.maxGFN else { throw .EINVAL }
         if case .grantFrame(let i) = page, i < 0 || i >= maxGrantFrames { throw .EINVAL }
-        try locations.withLock { (loc: inout [Page: Placement]) throws(XenErrno) in
-            let old = loc[page]
+        try locations.withLock { (loc: inout [(page: Page, placement: Placement)]) throws(XenErrno) in
+            let index = loc.firstIndex { $0.page == page }
+            let old = index.map { loc[$0].placement }
             if old?.gfn == gfn { return }
             // Another Xen page already sits at this gfn: Xen would replace it; we refuse to
             // alias two hypervisor pages onto one frame.
-            if loc.contains(where: { $0.key != page && $0.value.gfn == gfn }) { throw .EBUSY }
+            if loc.contains(where: { $0.page != page && $0.placement.gfn == gfn }) { throw .EBUSY }
             // Over a grant mapping: Xen's guest_physmap_add_entry refuses (-EINVAL) rather
             // than unmap a grant this way (and would write into the granter's page here).
             if memory.region(containing: gfn.address)?.kind == GrantTable.mappingKind { throw .EINVAL }
@@ -63,14 +69,16 @@ public final class Physmap: Sendable {
                 } else {
                     contents = [UInt8](repeating: 0, count: Int(xenPageSize))
                 }
+                let placed: Placement
                 if memory.isBacked(gfn.address) {
                     try memory.write(contents, at: gfn.address)
-                    loc[page] = Placement(gfn: gfn, dedicated: false)
+                    placed = Placement(gfn: gfn, dedicated: false)
                 } else {
                     try memory.addRegion(at: gfn.address, size: xenPageSize, kind: .special(page.name))
                     try memory.write(contents, at: gfn.address)
-                    loc[page] = Placement(gfn: gfn, dedicated: true)
+                    placed = Placement(gfn: gfn, dedicated: true)
                 }
+                if let index { loc[index].placement = placed } else { loc.append((page, placed)) }
                 if let old, old.dedicated { try memory.removeRegion(at: old.gfn.address) }
             } catch {
                 throw .ENOMEM
