@@ -11,21 +11,13 @@ OUT_DIR="${PETREL_GUEST_DIR:-$ROOT/build/guests}"
 OBJ_DIR="$OUT_DIR/minipvh.obj"
 ELF="$OUT_DIR/minipvh.elf"
 
-tool() {
-    if [ -x "/opt/swift/usr/bin/$1" ]; then echo "/opt/swift/usr/bin/$1"
-    elif command -v "$1" >/dev/null 2>&1; then command -v "$1"
-    else echo "build.sh: $1 not found (looked in /opt/swift/usr/bin and PATH)" >&2; exit 1
-    fi
-}
+# shellcheck source=../tools.sh
+source "$HERE/../tools.sh"
 CLANG="$(tool clang)"
 LLD="$(tool ld.lld)"
 
-XEN_INCLUDE=/usr/include/xen
-[ -f "$XEN_INCLUDE/xen.h" ] || { echo "build.sh: Xen public headers missing at $XEN_INCLUDE (apt-get install libxen-dev)" >&2; exit 1; }
-
-mkdir -p "$OBJ_DIR/include"
 # Only the Xen headers go on the include path (the target is freestanding).
-ln -sfn "$XEN_INCLUDE" "$OBJ_DIR/include/xen"
+xen_include "$OBJ_DIR"
 
 "$CLANG" -target x86_64-unknown-none-elf -ffreestanding -I"$OBJ_DIR/include" \
     -c "$HERE/mini.S" -o "$OBJ_DIR/mini.o"

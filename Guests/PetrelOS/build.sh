@@ -10,23 +10,15 @@ OUT_DIR="${PETREL_GUEST_DIR:-$ROOT/build/guests}"
 OBJ_DIR="$OUT_DIR/petrelos.obj"
 ELF="$OUT_DIR/petrelos.elf"
 
-tool() {
-    if [ -x "/opt/swift/usr/bin/$1" ]; then echo "/opt/swift/usr/bin/$1"
-    elif command -v "$1" >/dev/null 2>&1; then command -v "$1"
-    else echo "build.sh: $1 not found (looked in /opt/swift/usr/bin and PATH)" >&2; exit 1
-    fi
-}
+# shellcheck source=../tools.sh
+source "$HERE/../tools.sh"
 SWIFTC="$(tool swiftc)"
 CLANG="$(tool clang)"
 LLD="$(tool ld.lld)"
 OBJDUMP="$(tool llvm-objdump)"
 
-XEN_INCLUDE=/usr/include/xen
-[ -f "$XEN_INCLUDE/xen.h" ] || { echo "build.sh: Xen public headers missing at $XEN_INCLUDE (apt-get install libxen-dev)" >&2; exit 1; }
-
-mkdir -p "$OBJ_DIR/include"
 # Only the Xen headers go on the include path (not all of /usr/include: the target is freestanding).
-ln -sfn "$XEN_INCLUDE" "$OBJ_DIR/include/xen"
+xen_include "$OBJ_DIR"
 
 TARGET=x86_64-unknown-none-elf
 # Kernel code: no SSE/MMX (this host's KVM backend does not emulate all of it, and no

@@ -57,8 +57,8 @@ public enum Host {
         }
     }
 
-    /// Reads up to `count` bytes from the start of a regular file (fewer if it is shorter).
-    public static func readPrefix(_ path: String, count: Int) throws(HostError) -> [UInt8] {
+    /// Opens `path` read-only (close-on-exec) with its stat; a directory is refused.
+    private static func openForReading(_ path: String) throws(HostError) -> (FileDescriptor, stat) {
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
@@ -67,10 +67,21 @@ public enum Host {
         } catch {
             throw HostError("open \(path)", .ioError)
         }
-        defer { try? fd.close() }
         var st = stat()
-        try check("stat \(path)") { fstat(fd.rawValue, &st) }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw HostError("read \(path)", .isDirectory) }
+        do throws(HostError) {
+            try check("stat \(path)") { fstat(fd.rawValue, &st) }
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw HostError("read \(path)", .isDirectory) }
+        } catch {
+            try? fd.close()
+            throw error
+        }
+        return (fd, st)
+    }
+
+    /// Reads up to `count` bytes from the start of a regular file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) throws(HostError) -> [UInt8] {
+        let (fd, _) = try openForReading(path)
+        defer { try? fd.close() }
         var out = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
@@ -85,18 +96,8 @@ public enum Host {
 
     /// Reads a whole regular file.
     public static func readFile(_ path: String, limit: Int = 1 << 30) throws(HostError) -> [UInt8] {
-        let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
-        } catch let e as Errno {
-            throw HostError("open \(path)", e)
-        } catch {
-            throw HostError("open \(path)", .ioError)
-        }
+        let (fd, st) = try openForReading(path)
         defer { try? fd.close() }
-        var st = stat()
-        try check("stat \(path)") { fstat(fd.rawValue, &st) }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw HostError("read \(path)", .isDirectory) }
         if Int(st.st_size) > limit { throw HostError("read \(path)", .fileTooLarge) }
         // Sized from fstat and read in place; a file that grows meanwhile (or a pipe, whose
         // size is 0) is read on in chunks.
