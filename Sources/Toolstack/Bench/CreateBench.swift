@@ -26,18 +26,9 @@ public struct CreateBench {
     }
 
     public func run() throws -> Figures {
-        let dir = "/tmp/petrel-bench-\(Host.monotonicNanoseconds())"
-        let daemon = try HostProcess(path: petrelPath, arguments: [petrelPath, "daemon", "--state-dir", dir])
-        defer {
-            daemon.signal()
-            _ = daemon.wait()
-        }
-        let deadline = Host.monotonicNanoseconds() + 10_000_000_000
-        while !HostProcess.fileExists(dir + "/petrel.sock") {
-            guard Host.monotonicNanoseconds() < deadline else { throw ToolstackError.engine("petrel daemon did not start") }
-            Host.sleep(milliseconds: 5)
-        }
-        let client = try ControlClient(stateDir: dir)
+        let daemon = try ScratchDaemon(petrelPath: petrelPath)
+        defer { daemon.stop() }
+        let client = try ControlClient(stateDir: daemon.dir)
         defer { client.close() }
         // PetrelOS's minimal boot (as `bench boot`): first line, then poweroff; preserved so
         // that the destroy is the daemon's full teardown, as for a running domain.

@@ -75,18 +75,9 @@ public struct PCPUBench {
 
     public func run() throws -> Figures {
         guard Host.onlineCPUCount >= 2 else { throw ToolstackError.engine("bench pcpu needs two online host CPUs") }
-        let dir = "/tmp/petrel-bench-\(Host.monotonicNanoseconds())"
-        let daemon = try HostProcess(path: petrelPath, arguments: [petrelPath, "daemon", "--state-dir", dir])
-        defer {
-            daemon.signal()
-            _ = daemon.wait()
-            _ = try? HostProcess.run("/bin/rm", ["-rf", dir])
-        }
-        let deadline = Host.monotonicNanoseconds() + 10_000_000_000
-        while !HostProcess.fileExists(dir + "/petrel.sock") {
-            guard Host.monotonicNanoseconds() < deadline else { throw ToolstackError.engine("petrel daemon did not start") }
-            Host.sleep(milliseconds: 5)
-        }
+        let daemon = try ScratchDaemon(petrelPath: petrelPath)
+        defer { daemon.stop() }
+        let dir = daemon.dir
         let client = try ControlClient(stateDir: dir)
         defer { client.close() }
 

@@ -118,22 +118,9 @@ public struct XenStoreBench {
     /// Runs `body` with a socket client on a daemon of our own (spawned in a scratch state
     /// directory, stopped and removed afterwards).
     func withDaemonSocket(_ body: (XenStoreSocketClient) throws -> Void) throws {
-        let dir = "/tmp/petrel-bench-xs-\(Host.monotonicNanoseconds())"
-        let daemon = try HostProcess(path: petrelPath, arguments: [petrelPath, "daemon", "--state-dir", dir])
-        defer {
-            daemon.signal()
-            _ = daemon.wait()
-            _ = try? HostProcess.run("/bin/rm", ["-rf", dir])
-        }
-        let socketPath = dir + "/xenstored.socket"
-        let deadline = Host.monotonicNanoseconds() + 10_000_000_000
-        while !HostProcess.fileExists(socketPath) {
-            guard Host.monotonicNanoseconds() < deadline, !daemon.hasExited(withinMs: 0) else {
-                throw ToolstackError.engine("petrel daemon did not start")
-            }
-            Host.sleep(milliseconds: 5)
-        }
-        let client = try XenStoreSocketClient(path: socketPath)
+        let daemon = try ScratchDaemon(petrelPath: petrelPath, name: "petrel-bench-xs", socket: "xenstored.socket")
+        defer { daemon.stop() }
+        let client = try XenStoreSocketClient(path: daemon.dir + "/xenstored.socket")
         defer { client.close() }
         try body(client)
     }
