@@ -25,7 +25,7 @@ public protocol TimerQueue: AnyObject, Sendable {
 
 /// One timer of one vCPU.
 public struct TimerKey: Hashable, Sendable {
-    public enum Kind: Hashable, Sendable { case singleshot, periodic, poll }
+    public enum Kind: Hashable, Sendable { case singleshot, periodic }
     public var vcpu: VCPUID
     public var kind: Kind
     public init(vcpu: VCPUID, kind: Kind) { self.vcpu = vcpu; self.kind = kind }
