@@ -12,6 +12,14 @@ public protocol HostServices: Sendable {
     /// The host's CPUs as they are now: every possible one, with its APIC and ACPI ids where
     /// known (`PhysicalCPUTable` builds the pCPU table from it, and rescans with it).
     func discoverHostCPUs() throws -> HostCPUDiscovery
+    /// How long before a timed wake-up a blocked vCPU stops sleeping and polls instead (0:
+    /// never). Sleeps end late on a busy or nested host; polling trades that much CPU for
+    /// timers that fire on time.
+    var wakeSpinNanoseconds: UInt64 { get }
+}
+
+extension HostServices {
+    public var wakeSpinNanoseconds: UInt64 { 0 }
 }
 
 /// Deadline callbacks on one thread. Callbacks run on the queue's thread and must not block.

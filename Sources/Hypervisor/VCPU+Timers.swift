@@ -71,6 +71,10 @@ extension VCPU {
     /// leaves the timer thread for the duration and goes back to it if still armed, so it
     /// fires exactly once whichever thread gets it.
     /// Returns false if it stopped because `limit` passed.
+    ///
+    /// The last `HostServices.wakeSpinNanoseconds` before a deadline are spent polling the
+    /// clock (and `done`) instead of asleep, as KVM's halt polling does: a sleeping thread wakes
+    /// tens of microseconds late on a nested host, a polling one on time.
     @discardableResult
     public func waitForEvent(until limit: UInt64? = nil, _ done: () -> Bool) -> Bool {
         guard let machine = domain.machine else { return done() }
@@ -86,7 +90,11 @@ extension VCPU {
             if let limit, now >= limit { return false }
             var wake = limit
             if let t = singleshotDeadline { wake = min(wake ?? t, t) }
-            machine.block(vcpu: id, until: wake)
+            let spin = services.wakeSpinNanoseconds
+            if let w = wake, spin > 0, w - now <= spin {
+                continue  // close enough: poll (the loop looks at `done` and the clock again)
+            }
+            machine.block(vcpu: id, until: wake.map { $0 - spin })
         }
         return true
     }

@@ -73,7 +73,16 @@ final class FakeHostServices: HostServices, @unchecked Sendable {
         return HostCPUDiscovery(cpus: hostCPUs.withLock { $0 })
     }
 
-    func monotonicNanoseconds() -> UInt64 { now }
+    /// The wake-up polling window, and how far each read of the monotonic clock moves time on
+    /// (0: time moves only when the test says; polling tests need a clock that runs).
+    let polling = Mutex<(window: UInt64, tickPerRead: UInt64)>((0, 0))
+    var wakeSpinNanoseconds: UInt64 { polling.withLock { $0.window } }
+
+    func monotonicNanoseconds() -> UInt64 {
+        let tick = polling.withLock { $0.tickPerRead }
+        if tick > 0 { advance(by: tick) }
+        return now
+    }
     func realtimeNanoseconds() -> UInt64 { 1_800_000_000_000_000_000 + now }
     func makeTimerQueue(name: String) -> any TimerQueue {
         let q = FakeTimerQueue()

@@ -134,4 +134,25 @@ final class StepMachine: Machine, Sendable {
         #expect(m.deadlines.withLock { $0 } == [nil, nil, nil])
         #expect(try !took(f, port))
     }
+
+    /// With a polling window, the vCPU sleeps until the window before its deadline, then polls
+    /// the clock and fires the timer at the deadline: not before it, and only once.
+    @Test func blockPollsTheLastStretchAndFiresOnTime() throws {
+        let (f, port, m) = try setup { f, _, deadline in
+            let now = f.services.now
+            if let deadline, deadline > now { f.services.advance(by: deadline - now) }
+        }
+        f.services.polling.withLock { $0 = (window: 100_000, tickPerRead: 1_000) }
+        let deadline = f.domain.systemTimeNow + 2_000_000
+        let hostDeadline = f.domain.systemTimeBase + deadline
+        #expect(f.call(.setTimerOp, deadline) == 0)
+        #expect(f.call(.schedOp, SchedOpCmd.block.rawValue) == 0)
+        f.services.polling.withLock { $0 = (0, 0) }
+        #expect(m.deadlines.withLock { $0 } == [hostDeadline - 100_000], "one sleep, ending a window early")
+        #expect(f.domain.systemTimeNow >= deadline, "fired at or after the deadline")
+        #expect(f.domain.systemTimeNow < deadline + 20_000, "polled: fired within a few clock reads")
+        #expect(try took(f, port))
+        f.services.advance(by: 10_000_000)
+        #expect(try !took(f, port), "fired once")
+    }
 }
