@@ -119,7 +119,7 @@ public final class HostProcess {
     /// With `stdin`, the child reads those bytes from a pipe (written concurrently), then
     /// end of file; else /dev/null.
     public static func run(_ path: String, _ args: [String], environment: [String: String] = [:],
-                           stdin: [UInt8]? = nil) throws(HostError) -> (status: Int32, stdout: String, stderr: String) {
+                           stdin: [UInt8]? = nil) throws(HostError) -> (status: Int32, stdout: String, stderr: String, peakRSSKiB: Int) {
         let p = try HostProcess(path: path, arguments: [path] + args, stderr: .capture, environment: environment,
                                 stdinPipe: stdin != nil)
         let feeder = try stdin.map { bytes throws(HostError) in try p.feedStdin(bytes) }
@@ -127,7 +127,7 @@ public final class HostProcess {
         let err = readAll(p.stderrFD)
         let status = p.wait()
         feeder?.join()
-        return (status, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        return (status, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self), p.peakRSSKiB ?? 0)
     }
 
     /// Reads what is available on stdout (blocking); empty at end of file.

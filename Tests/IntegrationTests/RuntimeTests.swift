@@ -34,21 +34,10 @@ extension KVMIntegration {
         @Test func randomHypercallStorm() throws {
             // ~110 s on this machine: the guest's own code is emulated (~1 µs an instruction),
             // so each op costs about a millisecond of guest time around its exit.
-            func storm(_ n: Int, timeout: Int) throws -> (Env.Run, Int) {
-                let p = try HostProcess(path: "/usr/bin/timeout",
-                                        arguments: ["/usr/bin/timeout", "-s", "KILL", "\(timeout)", Env.petrel, "run", Env.guest,
-                                                    "--memory", "64", "--cmdline", "test=storm n=\(n) seed=7"],
-                                        stderr: .capture)
-                let out = HostProcess.readAll(p.stdoutFD)
-                let err = HostProcess.readAll(p.stderrFD)
-                let status = p.wait()
-                let run = Env.Run(status: status, stdout: String(decoding: out, as: UTF8.self),
-                                  stderr: String(decoding: err, as: UTF8.self))
-                return (run, p.peakRSSKiB ?? 0)
-            }
-            let (small, smallPeak) = try storm(2_000, timeout: 300)
+            let small = try Self.run("storm", vcpus: 1, "n=2000 seed=7")
             #expect(small.lines.contains("PASS storm"), "stdout: \(small.stdout.suffix(2000))\nstderr: \(small.stderr)")
-            let (r, peak) = try storm(100_000, timeout: 1500)
+            let r = try Self.run("storm", vcpus: 1, "n=100000 seed=7", timeout: 1500)
+            let (smallPeak, peak) = (small.peakRSSKiB, r.peakRSSKiB)
             #expect(r.lines.contains("PASS storm"), "stdout: \(r.stdout.suffix(2000))\nstderr: \(r.stderr)")
             #expect(r.status == 0, "stderr: \(r.stderr)")
             #expect(smallPeak > 0 && peak > 0)

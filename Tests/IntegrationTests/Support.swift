@@ -38,6 +38,8 @@ enum Env {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The run's peak resident memory (`HostProcess.peakRSSKiB`), in KiB.
+        var peakRSSKiB: Int = 0
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
@@ -48,7 +50,7 @@ enum Env {
                        stdin: [UInt8]? = nil) throws -> Run {
         let r = try HostProcess.run("/usr/bin/timeout", ["-s", "KILL", "\(timeout)", petrel] + args, environment: environment,
                                     stdin: stdin)
-        return Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
+        return Run(status: r.status, stdout: r.stdout, stderr: r.stderr, peakRSSKiB: r.peakRSSKiB)
     }
 
     /// Boots PetrelOS with `test=NAME` plus extra words on the command line.
